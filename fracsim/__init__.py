@@ -1,0 +1,27 @@
+"""fracsim: fast simulation of spiking neurons and networks (NumPy + Numba).
+
+Quick use::
+
+    import fracsim as fs
+    res = fs.simulate(fs.LIF(tau=20.0), t_stop=500.0, dt=0.1, current=20.0)
+    res.spikes.times, res.state["v"]
+"""
+
+from . import plot
+from .engine.codegen import cache_dir
+from .errors import NonFiniteStateError
+from .inputs import StepCurrent, TimedArray, step_current
+from .models import LIF, QIF, AdLIF, Izhikevich, NeuronModel, Param
+from .network import Network, Population, PopulationView, Projection
+from .result import Result, SpikeTrains, load
+from .simulate import simulate
+from .synapses import CondSynapse, ExpSynapse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdLIF", "CondSynapse", "ExpSynapse", "Izhikevich", "LIF", "Network", "NeuronModel",
+    "NonFiniteStateError", "Param", "Population", "PopulationView", "Projection", "QIF",
+    "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot",
+    "simulate", "step_current",
+]

@@ -1,0 +1,149 @@
+"""Generate, cache and import the event loop specialised to a network's structure.
+
+The loop is one Numba function per *structure* (which model kernel each population uses,
+which synaptic channels it has): the per-population drive assembly is unrolled so the hot
+loop has no dispatch.  Its source is written to a file in the cache directory
+(``$FRACSIM_CACHE_DIR``, default ``~/.cache/fracsim``) whose name hashes the source and the
+fracsim sources it calls, and is imported from there, so Numba's on-disk cache
+(``cache=True``) serves later processes: the loop compiles once per structure and machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent.parent
+
+
+@cache
+def _package_hash() -> str:
+    """Hash of fracsim's Python sources: a change anywhere invalidates generated loops."""
+    h = hashlib.sha256()
+    for path in sorted(_PKG.rglob("*.py")):
+        h.update(path.relative_to(_PKG).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Directory holding generated loops (and, beside them, Numba's cache files)."""
+    root = os.environ.get("FRACSIM_CACHE_DIR")
+    path = Path(root) if root else Path.home() / ".cache" / "fracsim"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def loop_source(signature: tuple) -> str:
+    """Python source of ``run_chunk`` for a structure signature
+    ``((kernel_module, kernel_name), (channel kinds...)) per population``."""
+    imports = [
+        "import numpy as np",
+        "from numba import njit",
+        "from fracsim.engine.kernels import deliver, emit, poisson_events, record_state",
+    ]
+    args = [
+        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "drive", "spk",
+        "syn_addr", "syn_w", "seg_lo", "seg_hi", "seg_delay", "src_seg", "ring", "ring_n",
+        "pois_addr", "pois_w", "pois_lam", "pois_next", "rng",
+        "rec_spk", "spk_step", "spk_id", "rec_addr", "rec_out", "rec_every", "rec_base",
+        "counters", "offsets",
+    ]
+    setup, body = [], []
+    for k, ((module, name), kinds) in enumerate(signature):
+        imports.append(f"from {module} import {name} as kernel{k}")
+        args += [f"par{k}", f"iconst{k}", f"icol{k}", f"itime{k}", f"cdecay{k}", f"cerev{k}"]
+        setup += [
+            f"    first{k} = offsets[{k}, 0]",
+            f"    size{k} = offsets[{k}, 1]",
+            f"    x{k} = buf[offsets[{k}, 2]:offsets[{k}, 2] + offsets[{k}, 3] * size{k}]"
+            f".reshape((offsets[{k}, 3], size{k}))",
+            f"    r{k} = refr[first{k}:first{k} + size{k}]",
+        ]
+        if kinds:
+            setup.append(
+                f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
+                f".reshape(({len(kinds)}, size{k}))"
+            )
+        body += [
+            f"        # population {k}",
+            f"        tv{k} = itime{k}.shape[1] > 0",
+            f"        for i in range(size{k}):",
+            f"            d = iconst{k}[i]",
+            f"            if tv{k}:",
+            f"                c = icol{k}[i]",
+            "                if c >= 0:",
+            f"                    d += itime{k}[row, c]",
+        ]
+        for c, kind in enumerate(kinds):
+            if kind == "exp":
+                body.append(f"            d += g{k}[{c}, i]")
+            else:
+                body.append(f"            d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
+            body.append(f"            g{k}[{c}, i] *= cdecay{k}[{c}]")
+        body += [
+            "            drive[i] = d",
+            f"        ns = kernel{k}(x{k}, par{k}, drive, r{k}, spk, dt)",
+            "        if ns < 0:",
+            "            counters[1] = 2",
+            "            counters[2] = n",
+            f"            counters[3] = first{k} - ns - 1",
+            "            return n, ring",
+            f"        ring = emit(n, ns, spk, first{k}, rec_spk, spk_step, spk_id, counters, "
+            "src_seg, seg_delay, ring, ring_n)",
+        ]
+    head = [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def run_chunk({', '.join(args)}):",
+        "    n_total = refr.shape[0]",
+        "    has_syn = seg_lo.shape[0] > 0",
+        "    has_pois = pois_lam.shape[0] > 0",
+        "    has_rec = rec_addr.shape[0] > 0",
+    ]
+    loop = [
+        "    for n in range(step_lo, step_hi):",
+        "        if counters[0] + n_total > spk_step.shape[0]:",
+        "            counters[1] = 1",
+        "            return n, ring",
+        "        if has_syn:",
+        "            deliver(n, buf, syn_addr, syn_w, seg_lo, seg_hi, ring, ring_n)",
+        "        if has_pois:",
+        "            poisson_events(n, buf, pois_addr, pois_w, pois_lam, pois_next, rng)",
+        "        if has_rec:",
+        "            record_state(n, buf, rec_addr, rec_out, rec_every, rec_base)",
+        "        row = n - step_base",
+    ]
+    tail = ["    return step_hi, ring", ""]
+    return "\n".join(
+        ['"""Generated by fracsim.engine.codegen: do not edit."""', ""] + imports + head
+        + setup + loop + body + tail
+    )
+
+
+_LOADED: dict[str, object] = {}
+
+
+def get_loop(signature: tuple):
+    """The compiled ``run_chunk`` for ``signature`` (generated and imported once)."""
+    src = loop_source(signature)
+    key = hashlib.sha256((src + _package_hash()).encode()).hexdigest()[:20]
+    if key in _LOADED:
+        return _LOADED[key]
+    modname = f"fracsim_loop_{key}"
+    path = cache_dir() / f"{modname}.py"
+    if not path.exists() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    _LOADED[key] = module.run_chunk
+    return module.run_chunk

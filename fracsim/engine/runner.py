@@ -1,0 +1,190 @@
+"""Run a compiled network in chunks: inputs, recording buffers, progress, errors."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validate import positive_float, positive_int
+from ..errors import NonFiniteStateError
+from ..inputs import evaluate
+from ..result import Result, SpikeTrains
+from .build import compile_network
+from .codegen import get_loop
+from .progress import Progress
+
+_OK, _SPIKES_FULL, _NONFINITE = 0, 1, 2
+
+
+def _as_targets(net, key, value) -> list:
+    from ..network import Population, PopulationView
+
+    if value is True or (isinstance(value, str) and value == "all"):
+        return list(net.populations)
+    items = value if isinstance(value, list | tuple) else [value]
+    for item in items:
+        if not isinstance(item, Population | PopulationView):
+            raise TypeError(
+                f"record[{key!r}] must be a population, a view (e.g. E[:10]) or a list of "
+                f"them, got {type(item).__name__}"
+            )
+        if item.population.net is not net:
+            raise ValueError(f"record[{key!r}] names a population of another Network")
+    return items
+
+
+def _recording(net, comp, record):
+    """Spike flags per neuron, and (var, addresses, global ids) of recorded states."""
+    if record is None:
+        record = {"spikes": True}
+    if not isinstance(record, dict):
+        raise TypeError("record must be a dict like {'spikes': [E, I], 'v': E[:10]}")
+    rec_spk = np.zeros(comp.n, dtype=np.uint8)
+    states = []
+    for key, value in record.items():
+        targets = _as_targets(net, key, value)
+        if key == "spikes":
+            for tgt in targets:
+                rec_spk[tgt.ids] = 1
+            continue
+        addrs, ids = [], []
+        for tgt in targets:
+            pop = tgt.population
+            if key not in pop.model.state_vars:
+                raise ValueError(
+                    f"record: {pop.name} ({pop.model.name}) has no state variable {key!r}; "
+                    f"it has {list(pop.model.state_vars)}"
+                )
+            k = net.populations.index(pop)
+            addrs.append(comp.address(k, pop.model.state_vars.index(key), tgt.local))
+            ids.append(tgt.ids)
+        states.append((key, np.concatenate(addrs), np.concatenate(ids)))
+    return rec_spk, states
+
+
+def _currents(net, k, pop, t_grid):
+    """Constant part, column map and time-varying columns of one population's input."""
+    iconst = np.zeros(pop.n)
+    columns: list[np.ndarray] = []
+    per_neuron: list[list[int]] = [[] for _ in range(pop.n)]
+    for target, spec in net.currents:
+        if target is not pop:
+            continue
+        if spec.constant is not None:
+            np.add.at(iconst, spec.local, spec.constant)
+            continue
+        val = evaluate(spec, t_grid, f"current into {pop.name}")
+        if val.ndim == 1:
+            columns.append(val)
+            for i in spec.local:
+                per_neuron[i].append(len(columns) - 1)
+        else:
+            for j, i in enumerate(spec.local):
+                columns.append(val[:, j])
+                per_neuron[i].append(len(columns) - 1)
+    icol = np.full(pop.n, -1, dtype=np.int64)
+    if not columns:
+        return iconst, icol, np.zeros((1, 0))
+    combos: dict[tuple, int] = {}
+    for i, cols in enumerate(per_neuron):
+        if cols:
+            icol[i] = combos.setdefault(tuple(cols), len(combos))
+    itime = np.empty((t_grid.shape[0], len(combos)))
+    for cols, c in combos.items():
+        itime[:, c] = np.sum([columns[j] for j in cols], axis=0)
+    return iconst, icol, itime
+
+
+def run_network(net, t_stop, record, record_every, progress) -> Result:
+    """Advance ``net`` by ``t_stop`` ms; see :meth:`fracsim.Network.run`."""
+    t_stop = positive_float("t_stop", t_stop)
+    every = positive_int("record_every", record_every)
+    n_steps = int(round(t_stop / net.dt))
+    if n_steps < 1:
+        raise ValueError(f"t_stop must be at least one step (dt = {net.dt} ms), got {t_stop}")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    first_run = net._compiled is None
+    comp = compile_network(net) if first_run else net._compiled
+    rec_spk, states = _recording(net, comp, record)
+    step0 = comp.step
+    t_grid = (step0 + np.arange(n_steps)) * net.dt
+    pop_args = []
+    for k, (pop, lay) in enumerate(zip(net.populations, comp.pops, strict=True)):
+        iconst, icol, itime = _currents(net, k, pop, t_grid)
+        pop_args += [lay.params, iconst, icol, itime, lay.chan_decay, lay.chan_erev]
+    loop = get_loop(comp.signature())
+    if first_run:
+        net._compiled = comp
+
+    n_samples = -(-n_steps // every)
+    rec_addr = (np.concatenate([a for _, a, _ in states]) if states
+                else np.zeros(0, dtype=np.int64))
+    rec_out = np.zeros((n_samples, rec_addr.shape[0]))
+    offsets = np.array([[lay.start, lay.n, lay.state_off, lay.n_vars, lay.chan_off]
+                        for lay in comp.pops], dtype=np.int64)
+    cap = max(4 * comp.n, 1 << 16)
+    spk_step = np.empty(cap, dtype=np.int64)
+    spk_id = np.empty(cap, dtype=np.int64)
+    counters = np.zeros(4, dtype=np.int64)
+    drive = np.zeros(max(lay.n for lay in comp.pops))
+    scratch = np.zeros(drive.shape[0], dtype=np.int64)
+    steps_out, ids_out = [], []
+
+    bar = Progress(n_steps, net.dt, progress)
+    wall0 = time.perf_counter()
+    n, chunk, end = step0, min(n_steps, 1000), step0 + n_steps
+    try:
+        while n < end:
+            c0 = time.perf_counter()
+            stop = min(end, n + chunk)
+            reached, comp.ring = loop(
+                n, stop, net.dt, step0, comp.buf, comp.refr, drive, scratch,
+                comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
+                comp.src_seg, comp.ring, comp.ring_n, comp.pois_addr, comp.pois_w,
+                comp.pois_lam, comp.pois_next, comp.rng, rec_spk, spk_step, spk_id,
+                rec_addr, rec_out, every, step0, counters, offsets, *pop_args,
+            )
+            status = counters[1]
+            if counters[0]:
+                steps_out.append(spk_step[:counters[0]].copy())
+                ids_out.append(spk_id[:counters[0]].copy())
+                counters[0] = 0
+            if status == _NONFINITE:
+                comp.step = int(counters[2])
+                _raise_nonfinite(net, comp, int(counters[2]), int(counters[3]))
+            counters[1] = _OK
+            n = int(reached)
+            comp.step = n
+            bar.update(n - step0)
+            spent = time.perf_counter() - c0
+            if status == _OK and spent > 0:
+                chunk = int(min(max(chunk * min(4.0, 0.25 / spent), 100), 1 << 22))
+    finally:
+        bar.close()
+    wall = time.perf_counter() - wall0
+    net.t = comp.step * net.dt
+
+    sp_steps = np.concatenate(steps_out) if steps_out else np.zeros(0, np.int64)
+    sp_ids = np.concatenate(ids_out) if ids_out else np.zeros(0, np.int64)
+    return Result(
+        t=(step0 + np.arange(n_samples) * every) * net.dt,
+        state={var: rec_out[:, _cols(states, j)] for j, (var, _, _) in enumerate(states)},
+        state_ids={var: ids for var, _, ids in states},
+        spikes=SpikeTrains(sp_steps * net.dt, sp_ids),
+        populations={p.name: (p.start, p.n) for p in net.populations},
+        t_start=step0 * net.dt, t_stop=comp.step * net.dt, dt=net.dt, wall_time=wall,
+    )
+
+
+def _cols(states, j) -> slice:
+    lo = sum(a.shape[0] for _, a, _ in states[:j])
+    return slice(lo, lo + states[j][1].shape[0])
+
+
+def _raise_nonfinite(net, comp, step, neuron):
+    for pop in net.populations:
+        if pop.start <= neuron < pop.start + pop.n:
+            raise NonFiniteStateError(step, step * net.dt, neuron, pop.name, neuron - pop.start)
+    raise NonFiniteStateError(step, step * net.dt, neuron, "?", neuron)

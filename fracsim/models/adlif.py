@@ -1,0 +1,102 @@
+r"""Adaptive leaky integrate-and-fire neuron (AdLIF).
+
+    tau   dv/dt = -(v - v_rest) - w + R I
+    tau_w dw/dt = a (v - v_rest) - w
+    v >= v_th  ->  spike, v <- v_reset, w <- w + b, v held at v_reset for t_ref
+
+``w`` is the adaptation variable in mV (it enters the membrane equation like ``R I``),
+``a`` is dimensionless (subthreshold coupling) and ``b`` (mV) the spike-triggered jump.
+
+Integration: exponential Euler on each variable with the other frozen over the step
+(``v`` uses ``w_n``, ``w`` uses ``v_n``): exact for constant ``w``/``v`` respectively.
+During the refractory period ``v`` stays at ``v_reset``; ``w`` keeps evolving.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .base import NeuronModel, Param
+
+_DECAY, _VREST, _R, _VTH, _VRESET, _REF, _DECAY_W, _A, _B = range(9)
+
+
+@njit(cache=True)
+def adlif_step(x, p, drive, refr, spikes, dt):
+    """Advance AdLIF neurons one step; returns #spikes or -(i+1) on a non-finite state."""
+    n = x.shape[1]
+    k = 0
+    for i in range(n):
+        v = x[0, i]
+        w = x[1, i]
+        w_inf = p[_A, i] * (v - p[_VREST, i])
+        w_new = w_inf + (w - w_inf) * p[_DECAY_W, i]
+        if refr[i] > 0:
+            refr[i] -= 1
+            x[0, i] = p[_VRESET, i]
+            x[1, i] = w_new
+            continue
+        v_inf = p[_VREST, i] - w + p[_R, i] * drive[i]
+        v = v_inf + (v - v_inf) * p[_DECAY, i]
+        if v >= p[_VTH, i]:
+            spikes[k] = i
+            k += 1
+            v = p[_VRESET, i]
+            w_new += p[_B, i]
+            refr[i] = np.int64(p[_REF, i])
+        elif not (abs(v) < np.inf and abs(w_new) < np.inf):
+            return -(i + 1)
+        x[0, i] = v
+        x[1, i] = w_new
+    return k
+
+
+class AdLIF(NeuronModel):
+    """Adaptive LIF: ``tau dv/dt = -(v - v_rest) - w + R I``, ``tau_w dw/dt = a (v - v_rest) - w``.
+
+    Parameters (scalars or per-neuron arrays):
+        tau (ms): membrane time constant, > 0.
+        tau_w (ms): adaptation time constant, > 0.
+        a (1): subthreshold adaptation coupling.
+        b (mV): spike-triggered adaptation jump.
+        v_rest, v_th, v_reset (mV), t_ref (ms), R (MOhm): as in :class:`LIF`.
+
+    State: ``v`` (mV), ``w`` (mV).
+    """
+
+    name = "AdLIF"
+    state_vars = ("v", "w")
+    fractional_vars = ("v", "w")
+    kernel_ref = ("fracsim.models.adlif", "adlif_step")
+    params = {
+        "tau": Param(10.0, "ms", "membrane time constant", "positive"),
+        "tau_w": Param(100.0, "ms", "adaptation time constant", "positive"),
+        "a": Param(0.0, "1", "subthreshold adaptation coupling"),
+        "b": Param(2.0, "mV", "spike-triggered adaptation jump"),
+        "v_rest": Param(-65.0, "mV", "resting potential"),
+        "v_th": Param(-50.0, "mV", "spike threshold"),
+        "v_reset": Param(-65.0, "mV", "reset potential"),
+        "t_ref": Param(0.0, "ms", "refractory period", "nonnegative"),
+        "R": Param(1.0, "MOhm", "input resistance (R*I in mV)", "positive"),
+    }
+
+    def _check(self) -> None:
+        if np.any(np.asarray(self._values["v_th"]) <= np.asarray(self._values["v_reset"])):
+            raise ValueError("AdLIF.v_th must be greater than AdLIF.v_reset")
+
+    def pack(self, n: int, dt: float) -> np.ndarray:
+        p = np.empty((9, n))
+        p[_DECAY] = np.exp(-dt / self.value("tau", n))
+        p[_VREST] = self.value("v_rest", n)
+        p[_R] = self.value("R", n)
+        p[_VTH] = self.value("v_th", n)
+        p[_VRESET] = self.value("v_reset", n)
+        p[_REF] = self.refractory_steps(n, dt)
+        p[_DECAY_W] = np.exp(-dt / self.value("tau_w", n))
+        p[_A] = self.value("a", n)
+        p[_B] = self.value("b", n)
+        return p
+
+    def default_state(self, n, given):
+        return {"v": self.value("v_rest", n), "w": np.zeros(n)}

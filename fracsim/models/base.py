@@ -1,0 +1,157 @@
+"""What every neuron model provides to the engine.
+
+A model is physics only: named parameters (scalars or per-neuron arrays, with units),
+named state variables (the membrane potential ``v`` first), the variables that may carry a
+fractional (Caputo) order, and a pure Numba step kernel on flat arrays.  The engine never
+looks inside a model; it calls ``model.kernel`` with the uniform signature
+
+``kernel(x, p, drive, refr, spikes, dt) -> int``
+
+* ``x``      float64[n_vars, n]  state, updated in place from t_n to t_{n+1}
+* ``p``      float64[n_rows, n]  packed parameters (``model.pack(n, dt)``), derived
+             quantities such as decay factors included so the hot loop does no ``exp``
+* ``drive``  float64[n]          total input of the step (external + synaptic), in the
+             model's input units (mV of ``R*I`` for LIF-like models)
+* ``refr``   int64[n]            remaining refractory steps (0 = free), updated in place
+* ``spikes`` int64[n]            output: local indices of the neurons that spiked
+* ``dt``     float               step (ms)
+
+It returns the number of spikes, or ``-(i + 1)`` if neuron ``i`` became non-finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._validate import bounded
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class Param:
+    """Specification of one model parameter."""
+
+    default: float
+    unit: str
+    doc: str
+    bound: str = "any"  # "positive" | "nonnegative" | "any" | "unit"
+
+
+class NeuronModel:
+    """Base class: parameter handling, validation, packing and initial state.
+
+    Subclasses set ``name``, ``state_vars``, ``fractional_vars``, ``params`` (a dict of
+    :class:`Param`), ``kernel`` and implement :meth:`pack` and :meth:`default_state`.
+    """
+
+    name: ClassVar[str] = "model"
+    state_vars: ClassVar[tuple[str, ...]] = ("v",)
+    #: state variables that may carry a Caputo derivative of order alpha (fractional issue)
+    fractional_vars: ClassVar[tuple[str, ...]] = ("v",)
+    params: ClassVar[dict[str, Param]] = {}
+    #: name of the parameter holding the spike threshold/peak (for plots and analysis)
+    threshold_param: ClassVar[str] = "v_th"
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = set(kwargs) - set(self.params)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown parameter(s) {sorted(unknown)}; "
+                f"allowed: {sorted(self.params)}"
+            )
+        values = {}
+        for key, spec in self.params.items():
+            value = kwargs.get(key, spec.default)
+            values[key] = bounded(f"{type(self).__name__}.{key}", value, spec.bound)
+        self._values = values
+        self._check()
+
+    # -- parameters -------------------------------------------------------------------
+    def __getattr__(self, key: str):
+        values = self.__dict__.get("_values")
+        if values is not None and key in values:
+            v = values[key]
+            return float(v) if v.ndim == 0 else v
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
+
+    def replace(self, **kwargs: Any) -> NeuronModel:
+        """A copy with some parameters changed."""
+        merged = {k: v for k, v in self._values.items()}
+        merged.update(kwargs)
+        return type(self)(**merged)
+
+    def _check(self) -> None:
+        """Cross-parameter checks (override); raise ValueError naming the parameters."""
+
+    def size(self) -> int | None:
+        """The per-neuron array length of the parameters, or None if all are scalars."""
+        sizes = {v.shape[0] for v in self._values.values() if v.ndim == 1}
+        if len(sizes) > 1:
+            raise ValueError(
+                f"{type(self).__name__}: per-neuron parameter arrays have different lengths "
+                f"{sorted(sizes)}"
+            )
+        return sizes.pop() if sizes else None
+
+    def check_size(self, n: int) -> None:
+        """Raise if a per-neuron parameter array does not have ``n`` entries."""
+        for key, v in self._values.items():
+            if v.ndim == 1 and v.shape[0] != n:
+                raise ValueError(
+                    f"{type(self).__name__}.{key} has {v.shape[0]} entries but the "
+                    f"population has {n} neurons"
+                )
+
+    def value(self, key: str, n: int) -> np.ndarray:
+        """Parameter ``key`` broadcast to ``n`` neurons (float64 copy)."""
+        return np.broadcast_to(self._values[key], (n,)).astype(np.float64)
+
+    # -- engine interface -------------------------------------------------------------
+    def pack(self, n: int, dt: float) -> np.ndarray:  # pragma: no cover - abstract
+        """Packed parameter rows float64[n_rows, n] for the kernel at step ``dt`` (ms)."""
+        raise NotImplementedError
+
+    def default_state(self, n: int, given: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Initial values of the state variables not in ``given`` (override if coupled)."""
+        return {}
+
+    def initial_state(self, n: int, **given: Any) -> np.ndarray:
+        """State float64[n_vars, n] from user-given values (scalars or arrays), else defaults."""
+        unknown = set(given) - set(self.state_vars)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} has state variables {list(self.state_vars)}; "
+                f"got initial values for {sorted(unknown)}"
+            )
+        arrays = {k: np.broadcast_to(bounded(f"{k}0", v, "any", n), (n,)).astype(np.float64)
+                  for k, v in given.items() if v is not None}
+        arrays.update({k: v for k, v in self.default_state(n, arrays).items() if k not in arrays})
+        x = np.empty((len(self.state_vars), n))
+        for row, var in enumerate(self.state_vars):
+            x[row] = arrays[var]
+        return x
+
+    def refractory_steps(self, n: int, dt: float) -> np.ndarray:
+        """Refractory period in steps (``round(t_ref / dt)``), zero if the model has none."""
+        if "t_ref" not in self.params:
+            return np.zeros(n)
+        return np.floor(self.value("t_ref", n) / dt + 0.5)
+
+    def __repr__(self) -> str:
+        def show(v):
+            return f"{float(v):g}" if v.ndim == 0 else f"array[{v.shape[0]}]"
+
+        inner = ", ".join(f"{k}={show(v)}" for k, v in self._values.items())
+        return f"{type(self).__name__}({inner})"
+
+    @classmethod
+    def describe(cls) -> str:
+        """A table of the parameters with defaults and units."""
+        lines = [f"{cls.__name__}: state {list(cls.state_vars)}"]
+        for k, p in cls.params.items():
+            lines.append(f"  {k:10s} = {p.default:<10g} [{p.unit}]  {p.doc}")
+        return "\n".join(lines)

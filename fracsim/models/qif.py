@@ -1,0 +1,114 @@
+r"""Quadratic integrate-and-fire neuron (QIF).
+
+    tau dv/dt = k (v - v_rest)(v - v_c) + R I
+    v >= v_peak  ->  spike, v <- v_reset, v held at v_reset for t_ref
+
+``v_rest < v_c``: without input ``v_rest`` is the stable and ``v_c`` the unstable fixed
+point.  Integration: forward Euler.
+
+Closed-form period for constant drive above rheobase (``q > 0``), used by the tests:
+with ``m = (v_rest + v_c)/2`` and ``q = R I / k - ((v_c - v_rest)/2)^2``,
+``T = tau / (k sqrt(q)) [atan((v_peak - m)/sqrt(q)) - atan((v_reset - m)/sqrt(q))] + t_ref``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .base import NeuronModel, Param
+
+_DT_TAU, _K, _VREST, _VC, _R, _VPEAK, _VRESET, _REF = range(8)
+
+
+@njit(cache=True)
+def qif_step(x, p, drive, refr, spikes, dt):
+    """Advance QIF neurons one forward-Euler step; returns #spikes or -(i+1)."""
+    n = x.shape[1]
+    k = 0
+    for i in range(n):
+        if refr[i] > 0:
+            refr[i] -= 1
+            x[0, i] = p[_VRESET, i]
+            continue
+        v = x[0, i]
+        v = v + p[_DT_TAU, i] * (
+            p[_K, i] * (v - p[_VREST, i]) * (v - p[_VC, i]) + p[_R, i] * drive[i]
+        )
+        if v >= p[_VPEAK, i]:
+            spikes[k] = i
+            k += 1
+            v = p[_VRESET, i]
+            refr[i] = np.int64(p[_REF, i])
+        elif not abs(v) < np.inf:
+            return -(i + 1)
+        x[0, i] = v
+    return k
+
+
+class QIF(NeuronModel):
+    """Quadratic integrate-and-fire: ``tau dv/dt = k (v - v_rest)(v - v_c) + R I``.
+
+    Parameters (scalars or per-neuron arrays):
+        tau (ms): time constant, > 0.
+        k (1/mV): curvature, > 0.
+        v_rest (mV): stable fixed point without input.
+        v_c (mV): critical (unstable) fixed point, > v_rest.
+        v_peak (mV): spike cut-off, > v_c.
+        v_reset (mV): reset potential, < v_peak.
+        t_ref (ms): refractory period, >= 0.
+        R (MOhm): input resistance (R*I in mV).
+
+    State: ``v`` (mV).
+    """
+
+    name = "QIF"
+    state_vars = ("v",)
+    fractional_vars = ("v",)
+    kernel_ref = ("fracsim.models.qif", "qif_step")
+    threshold_param = "v_peak"
+    params = {
+        "tau": Param(10.0, "ms", "time constant", "positive"),
+        "k": Param(0.04, "1/mV", "curvature", "positive"),
+        "v_rest": Param(-65.0, "mV", "stable fixed point"),
+        "v_c": Param(-50.0, "mV", "critical fixed point"),
+        "v_peak": Param(0.0, "mV", "spike cut-off"),
+        "v_reset": Param(-65.0, "mV", "reset potential"),
+        "t_ref": Param(0.0, "ms", "refractory period", "nonnegative"),
+        "R": Param(1.0, "MOhm", "input resistance (R*I in mV)", "positive"),
+    }
+
+    def _check(self) -> None:
+        v = {k: np.asarray(x) for k, x in self._values.items()}
+        if np.any(v["v_c"] <= v["v_rest"]):
+            raise ValueError("QIF.v_c must be greater than QIF.v_rest")
+        if np.any(v["v_peak"] <= v["v_c"]):
+            raise ValueError("QIF.v_peak must be greater than QIF.v_c")
+        if np.any(v["v_reset"] >= v["v_peak"]):
+            raise ValueError("QIF.v_reset must be less than QIF.v_peak")
+
+    def pack(self, n: int, dt: float) -> np.ndarray:
+        p = np.empty((8, n))
+        p[_DT_TAU] = dt / self.value("tau", n)
+        p[_K] = self.value("k", n)
+        p[_VREST] = self.value("v_rest", n)
+        p[_VC] = self.value("v_c", n)
+        p[_R] = self.value("R", n)
+        p[_VPEAK] = self.value("v_peak", n)
+        p[_VRESET] = self.value("v_reset", n)
+        p[_REF] = self.refractory_steps(n, dt)
+        return p
+
+    def default_state(self, n, given):
+        return {"v": self.value("v_rest", n)}
+
+    def period(self, current: float) -> float:
+        """Exact period (ms) for constant current, ``inf`` below rheobase."""
+        m = 0.5 * (self.v_rest + self.v_c)
+        q = self.R * current / self.k - (0.5 * (self.v_c - self.v_rest)) ** 2
+        if q <= 0:
+            return np.inf
+        s = np.sqrt(q)
+        return (self.tau / (self.k * s)) * (
+            np.arctan((self.v_peak - m) / s) - np.arctan((self.v_reset - m) / s)
+        ) + self.t_ref
