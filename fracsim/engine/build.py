@@ -31,7 +31,7 @@ class PopLayout:
     n_vars: int
     chan_off: int
     channels: list  # [ExpSynapse | CondSynapse], one state row each
-    params: np.ndarray  # packed parameters float64[n_rows, n]
+    params: np.ndarray | tuple  # packed float64[n_rows, n], or a tuple if all shared
     chan_decay: np.ndarray  # exp(-dt / tau_s) per channel
     chan_erev: np.ndarray  # reversal potential per channel (0 for current channels)
 
@@ -77,6 +77,13 @@ class Compiled:
         )
 
 
+def _shared_if_uniform(packed: np.ndarray) -> np.ndarray | tuple:
+    """Packed rows as a tuple of floats when all neurons share them, else [n_rows, n]."""
+    if np.all(packed == packed[:, :1]):
+        return tuple(float(v) for v in packed[:, 0])
+    return np.ascontiguousarray(packed)
+
+
 def _channel_index(channels: list, synapse) -> int:
     if synapse not in channels:
         channels.append(synapse)
@@ -107,7 +114,7 @@ def compile_network(net) -> Compiled:
         lay = PopLayout(
             name=pop.name, start=pop.start, n=pop.n, kernel_ref=pop.model.kernel_ref,
             state_off=off, n_vars=nv, chan_off=off + nv * pop.n, channels=chans,
-            params=np.ascontiguousarray(pop.model.pack(pop.n, dt)),
+            params=_shared_if_uniform(pop.model.pack(pop.n, dt)),
             chan_decay=np.array([np.exp(-dt / c.tau) for c in chans], dtype=np.float64),
             chan_erev=np.array([getattr(c, "e_rev", 0.0) for c in chans], dtype=np.float64),
         )
@@ -169,7 +176,7 @@ def compile_network(net) -> Compiled:
     poisson_init(p_next, p_lam, rng, 0)
 
     return Compiled(
-        dt=dt, n=n_total, pops=layouts, buf=buf, refr=np.zeros(n_total, dtype=np.int64),
+        dt=dt, n=n_total, pops=layouts, buf=buf, refr=np.zeros(n_total),
         syn_addr=addr.astype(np.int64), syn_w=w.astype(np.float64),
         seg_lo=seg_lo.astype(np.int64), seg_hi=seg_hi.astype(np.int64),
         seg_delay=seg_delay.astype(np.int64), src_seg=src_seg, ring=ring, ring_n=ring_n,

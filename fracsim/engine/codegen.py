@@ -47,7 +47,7 @@ def loop_source(signature: tuple) -> str:
         "from fracsim.engine.kernels import deliver, emit, poisson_events, record_state",
     ]
     args = [
-        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "drive", "spk",
+        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "drive", "spiked",
         "syn_addr", "syn_w", "seg_lo", "seg_hi", "seg_delay", "src_seg", "ring", "ring_n",
         "pois_addr", "pois_w", "pois_lam", "pois_next", "rng",
         "rec_spk", "spk_step", "spk_id", "rec_addr", "rec_out", "rec_every", "rec_base",
@@ -63,37 +63,40 @@ def loop_source(signature: tuple) -> str:
             f"    x{k} = buf[offsets[{k}, 2]:offsets[{k}, 2] + offsets[{k}, 3] * size{k}]"
             f".reshape((offsets[{k}, 3], size{k}))",
             f"    r{k} = refr[first{k}:first{k} + size{k}]",
+            f"    sp{k} = spiked[:size{k}]",
         ]
         if kinds:
             setup.append(
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        body += [
-            f"        # population {k}",
-            f"        tv{k} = itime{k}.shape[1] > 0",
-            f"        for i in range(size{k}):",
-            f"            d = iconst{k}[i]",
-            f"            if tv{k}:",
-            f"                c = icol{k}[i]",
-            "                if c >= 0:",
-            f"                    d += itime{k}[row, c]",
-        ]
+        # drive = constant + time-varying column + channels (two loop versions so that
+        # each one vectorises: with and without a time-varying current)
+        chan_lines = []
         for c, kind in enumerate(kinds):
             if kind == "exp":
-                body.append(f"            d += g{k}[{c}, i]")
+                chan_lines.append(f"d += g{k}[{c}, i]")
             else:
-                body.append(f"            d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
-            body.append(f"            g{k}[{c}, i] *= cdecay{k}[{c}]")
+                chan_lines.append(f"d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
+            chan_lines.append(f"g{k}[{c}, i] *= cdecay{k}[{c}]")
+        body += [f"        # population {k}", f"        if itime{k}.shape[1] > 0:"]
+        body += [f"            for i in range(size{k}):",
+                 f"                d = iconst{k}[i] + itime{k}[row, icol{k}[i]]"]
+        body += ["                " + line for line in chan_lines]
+        body += ["                drive[i] = d", "        else:",
+                 f"            for i in range(size{k}):", f"                d = iconst{k}[i]"]
+        body += ["                " + line for line in chan_lines]
+        body += ["                drive[i] = d"]
         body += [
-            "            drive[i] = d",
-            f"        ns = kernel{k}(x{k}, par{k}, drive, r{k}, spk, dt)",
+            f"        ns = kernel{k}(x{k}, par{k}, drive, r{k}, sp{k}, dt)",
             "        if ns < 0:",
             "            counters[1] = 2",
             "            counters[2] = n",
             f"            counters[3] = first{k} - ns - 1",
             "            return n, ring",
-            f"        ring = emit(n, ns, spk, first{k}, rec_spk, spk_step, spk_id, counters, "
+            "        if ns > 0:",
+            f"            ring = emit(n, spiked, size{k}, first{k}, rec_spk, spk_step, spk_id, "
+            "counters, "
             "src_seg, seg_delay, ring, ring_n)",
         ]
     head = [

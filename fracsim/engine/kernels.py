@@ -34,32 +34,41 @@ def deliver(n, buf, syn_addr, syn_w, seg_lo, seg_hi, ring, ring_n):
 def grow_ring(ring):
     """Double the capacity of each ring slot (rare; keeps the queued segments)."""
     bigger = np.zeros((ring.shape[0], 2 * ring.shape[1]), dtype=ring.dtype)
-    bigger[:, :ring.shape[1]] = ring
+    for slot in range(ring.shape[0]):  # explicit loops: slice assignment compiles slowly
+        for q in range(ring.shape[1]):
+            bigger[slot, q] = ring[slot, q]
     return bigger
 
 
 @njit(cache=True)
-def emit(n, k, spikes, first, rec_spk, spk_step, spk_id, counters, src_seg, seg_delay,
+def emit(n, spiked, size, first, rec_spk, spk_step, spk_id, counters, src_seg, seg_delay,
          ring, ring_n):
-    """Record the ``k`` spikes of a population (local ids in ``spikes``, global offset
-    ``first``) as occurring at step ``n + 1`` and queue their segments.
+    """Record the spikes of a population (``spiked[i]`` for local id ``i < size``, global
+    id ``first + i``) as occurring at step ``n + 1`` and queue their segments.
 
+    ``spiked`` is the whole scratch (a multiple of 8 long): it is scanned 8 flags at a time.
     Returns the ring (a new, larger one if a slot overflowed).
     """
     depth = ring.shape[0]
-    for j in range(k):
-        gid = first + spikes[j]
-        if rec_spk[gid]:
-            c = counters[0]
-            spk_step[c] = n + 1
-            spk_id[c] = gid
-            counters[0] = c + 1
-        for seg in range(src_seg[gid], src_seg[gid + 1]):
-            slot = (n + 1 + seg_delay[seg]) % depth
-            if ring_n[slot] == ring.shape[1]:
-                ring = grow_ring(ring)
-            ring[slot, ring_n[slot]] = seg
-            ring_n[slot] += 1
+    words = spiked.view(np.uint64)
+    for wi in range((size + 7) // 8):
+        if words[wi] == 0:
+            continue
+        for i in range(8 * wi, min(8 * wi + 8, size)):
+            if not spiked[i]:
+                continue
+            gid = first + i
+            if rec_spk[gid]:
+                c = counters[0]
+                spk_step[c] = n + 1
+                spk_id[c] = gid
+                counters[0] = c + 1
+            for seg in range(src_seg[gid], src_seg[gid + 1]):
+                slot = (n + 1 + seg_delay[seg]) % depth
+                if ring_n[slot] == ring.shape[1]:
+                    ring = grow_ring(ring)
+                ring[slot, ring_n[slot]] = seg
+                ring_n[slot] += 1
     return ring
 
 

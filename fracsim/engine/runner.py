@@ -83,13 +83,12 @@ def _currents(net, k, pop, t_grid):
             for j, i in enumerate(spec.local):
                 columns.append(val[:, j])
                 per_neuron[i].append(len(columns) - 1)
-    icol = np.full(pop.n, -1, dtype=np.int64)
+    icol = np.zeros(pop.n, dtype=np.int64)
     if not columns:
         return iconst, icol, np.zeros((1, 0))
-    combos: dict[tuple, int] = {}
+    combos: dict[tuple, int] = {(): 0}  # column 0: no time-varying input (zeros)
     for i, cols in enumerate(per_neuron):
-        if cols:
-            icol[i] = combos.setdefault(tuple(cols), len(combos))
+        icol[i] = combos.setdefault(tuple(cols), len(combos))
     itime = np.empty((t_grid.shape[0], len(combos)))
     for cols, c in combos.items():
         itime[:, c] = np.sum([columns[j] for j in cols], axis=0)
@@ -129,7 +128,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     spk_id = np.empty(cap, dtype=np.int64)
     counters = np.zeros(4, dtype=np.int64)
     drive = np.zeros(max(lay.n for lay in comp.pops))
-    scratch = np.zeros(drive.shape[0], dtype=np.int64)
+    spiked = np.zeros(-(-drive.shape[0] // 8) * 8, dtype=np.bool_)  # scanned as uint64
     steps_out, ids_out = [], []
 
     bar = Progress(n_steps, net.dt, progress)
@@ -140,7 +139,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
             c0 = time.perf_counter()
             stop = min(end, n + chunk)
             reached, comp.ring = loop(
-                n, stop, net.dt, step0, comp.buf, comp.refr, drive, scratch,
+                n, stop, net.dt, step0, comp.buf, comp.refr, drive, spiked,
                 comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
                 comp.src_seg, comp.ring, comp.ring_n, comp.pois_addr, comp.pois_w,
                 comp.pois_lam, comp.pois_next, comp.rng, rec_spk, spk_step, spk_id,

@@ -17,39 +17,34 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param
+from .base import NeuronModel, Param, first_nonfinite, param
 
 _DECAY, _VREST, _R, _VTH, _VRESET, _REF, _DECAY_W, _A, _B = range(9)
 
 
 @njit(cache=True)
-def adlif_step(x, p, drive, refr, spikes, dt):
+def adlif_step(x, p, drive, refr, spiked, dt):
     """Advance AdLIF neurons one step; returns #spikes or -(i+1) on a non-finite state."""
     n = x.shape[1]
-    k = 0
+    count = 0
+    finite = True
     for i in range(n):
         v = x[0, i]
         w = x[1, i]
-        w_inf = p[_A, i] * (v - p[_VREST, i])
-        w_new = w_inf + (w - w_inf) * p[_DECAY_W, i]
-        if refr[i] > 0:
-            refr[i] -= 1
-            x[0, i] = p[_VRESET, i]
-            x[1, i] = w_new
-            continue
-        v_inf = p[_VREST, i] - w + p[_R, i] * drive[i]
-        v = v_inf + (v - v_inf) * p[_DECAY, i]
-        if v >= p[_VTH, i]:
-            spikes[k] = i
-            k += 1
-            v = p[_VRESET, i]
-            w_new += p[_B, i]
-            refr[i] = np.int64(p[_REF, i])
-        elif not (abs(v) < np.inf and abs(w_new) < np.inf):
-            return -(i + 1)
-        x[0, i] = v
-        x[1, i] = w_new
-    return k
+        w_inf = param(p, _A, i) * (v - param(p, _VREST, i))
+        w_new = w_inf + (w - w_inf) * param(p, _DECAY_W, i)
+        v_inf = param(p, _VREST, i) - w + param(p, _R, i) * drive[i]
+        v = v_inf + (v - v_inf) * param(p, _DECAY, i)
+        r = refr[i]
+        v = v if r <= 0.0 else param(p, _VRESET, i)
+        s = v >= param(p, _VTH, i)
+        x[0, i] = param(p, _VRESET, i) if s else v
+        x[1, i] = w_new + param(p, _B, i) if s else w_new
+        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
+        spiked[i] = s
+        count += s
+        finite &= abs(v) < np.inf and abs(w_new) < np.inf
+    return count if finite else first_nonfinite(x)
 
 
 class AdLIF(NeuronModel):

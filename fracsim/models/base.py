@@ -5,18 +5,23 @@ named state variables (the membrane potential ``v`` first), the variables that m
 fractional (Caputo) order, and a pure Numba step kernel on flat arrays.  The engine never
 looks inside a model; it calls ``model.kernel`` with the uniform signature
 
-``kernel(x, p, drive, refr, spikes, dt) -> int``
+``kernel(x, p, drive, refr, spiked, dt) -> int``
 
 * ``x``      float64[n_vars, n]  state, updated in place from t_n to t_{n+1}
 * ``p``      float64[n_rows, n]  packed parameters (``model.pack(n, dt)``), derived
-             quantities such as decay factors included so the hot loop does no ``exp``
+             quantities such as decay factors included so the hot loop does no ``exp``;
+             a tuple of n_rows floats when every neuron has the same parameters
+             (kernels read ``param(p, row, i)``, compiled to ``p[row]`` or ``p[row, i]``;
+             a tuple lives in registers, so the loop vectorises with no aliasing doubt)
 * ``drive``  float64[n]          total input of the step (external + synaptic), in the
              model's input units (mV of ``R*I`` for LIF-like models)
-* ``refr``   int64[n]            remaining refractory steps (0 = free), updated in place
-* ``spikes`` int64[n]            output: local indices of the neurons that spiked
+* ``refr``   float64[n]          remaining refractory steps (0 = free), updated in place
+* ``spiked`` bool[n]             output: True where the neuron spiked in this step
 * ``dt``     float               step (ms)
 
-It returns the number of spikes, or ``-(i + 1)`` if neuron ``i`` became non-finite.
+It returns the number of spikes, or ``-(i + 1)`` if neuron ``i`` became non-finite
+(:func:`first_nonfinite`).  Kernels are written without branches in the neuron loop
+(selects instead of ``if``) so that Numba/LLVM vectorise them.
 """
 
 from __future__ import annotations
@@ -25,10 +30,34 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from numba import njit, types
+from numba.extending import overload
 
 from .._validate import bounded
 
 INF = np.inf
+
+
+def param(p, row, i):
+    """Parameter ``row`` of neuron ``i``: ``p[row, i]`` (per-neuron) or ``p[row]`` (shared)."""
+    return p[row] if isinstance(p, tuple) else p[row, i]
+
+
+@overload(param, inline="always")
+def _param_overload(p, row, i):
+    if isinstance(p, types.BaseTuple):
+        return lambda p, row, i: p[row]
+    return lambda p, row, i: p[row, i]
+
+
+@njit(cache=True)
+def first_nonfinite(x):
+    """``-(i + 1)`` for the first neuron ``i`` with a non-finite state, else 0."""
+    for i in range(x.shape[1]):
+        for r in range(x.shape[0]):
+            if not abs(x[r, i]) < np.inf:
+                return -(i + 1)
+    return 0
 
 
 @dataclass(frozen=True)

@@ -17,36 +17,35 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param
+from .base import NeuronModel, Param, first_nonfinite, param
 
 _A, _B, _C, _D, _VPEAK, _REF = range(6)
 
 
 @njit(cache=True)
-def izhikevich_step(x, p, drive, refr, spikes, dt):
-    """Advance Izhikevich neurons one Euler step; returns #spikes or -(i+1)."""
+def izhikevich_step(x, p, drive, refr, spiked, dt):
+    """Advance Izhikevich neurons one Euler step; returns #spikes or -(i+1).
+
+    While refractory (only if ``t_ref > 0``) ``v`` is frozen and ``u`` keeps evolving.
+    """
     n = x.shape[1]
-    k = 0
+    count = 0
+    finite = True
     for i in range(n):
-        v = x[0, i]
+        v0 = x[0, i]
         u = x[1, i]
-        if refr[i] > 0:
-            refr[i] -= 1
-            x[1, i] = u + dt * p[_A, i] * (p[_B, i] * v - u)
-            continue
-        v = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + drive[i])
-        u = u + dt * p[_A, i] * (p[_B, i] * v - u)
-        if v >= p[_VPEAK, i]:
-            spikes[k] = i
-            k += 1
-            v = p[_C, i]
-            u += p[_D, i]
-            refr[i] = np.int64(p[_REF, i])
-        elif not (abs(v) < np.inf and abs(u) < np.inf):
-            return -(i + 1)
-        x[0, i] = v
-        x[1, i] = u
-    return k
+        r = refr[i]
+        v = v0 + dt * (0.04 * v0 * v0 + 5.0 * v0 + 140.0 - u + drive[i])
+        v = v if r <= 0.0 else v0
+        u = u + dt * param(p, _A, i) * (param(p, _B, i) * v - u)
+        s = v >= param(p, _VPEAK, i)
+        x[0, i] = param(p, _C, i) if s else v
+        x[1, i] = u + param(p, _D, i) if s else u
+        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
+        spiked[i] = s
+        count += s
+        finite &= abs(v) < np.inf and abs(u) < np.inf
+    return count if finite else first_nonfinite(x)
 
 
 class Izhikevich(NeuronModel):

@@ -16,33 +16,30 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param
+from .base import NeuronModel, Param, first_nonfinite, param
 
 # packed parameter rows
 _DECAY, _VREST, _R, _VTH, _VRESET, _REF = range(6)
 
 
 @njit(cache=True)
-def lif_step(x, p, drive, refr, spikes, dt):
+def lif_step(x, p, drive, refr, spiked, dt):
     """Advance LIF neurons one step (see the module docstring); returns #spikes or -(i+1)."""
     n = x.shape[1]
-    k = 0
+    count = 0
+    finite = True
     for i in range(n):
-        if refr[i] > 0:
-            refr[i] -= 1
-            x[0, i] = p[_VRESET, i]
-            continue
-        v_inf = p[_VREST, i] + p[_R, i] * drive[i]
-        v = v_inf + (x[0, i] - v_inf) * p[_DECAY, i]
-        if v >= p[_VTH, i]:
-            spikes[k] = i
-            k += 1
-            v = p[_VRESET, i]
-            refr[i] = np.int64(p[_REF, i])
-        elif not abs(v) < np.inf:
-            return -(i + 1)
-        x[0, i] = v
-    return k
+        v_inf = param(p, _VREST, i) + param(p, _R, i) * drive[i]
+        v = v_inf + (x[0, i] - v_inf) * param(p, _DECAY, i)
+        r = refr[i]
+        v = v if r <= 0.0 else param(p, _VRESET, i)
+        s = v >= param(p, _VTH, i)
+        x[0, i] = param(p, _VRESET, i) if s else v
+        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
+        spiked[i] = s
+        count += s
+        finite &= abs(v) < np.inf
+    return count if finite else first_nonfinite(x)
 
 
 class LIF(NeuronModel):

@@ -16,34 +16,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param
+from .base import NeuronModel, Param, first_nonfinite, param
 
 _DT_TAU, _K, _VREST, _VC, _R, _VPEAK, _VRESET, _REF = range(8)
 
 
 @njit(cache=True)
-def qif_step(x, p, drive, refr, spikes, dt):
+def qif_step(x, p, drive, refr, spiked, dt):
     """Advance QIF neurons one forward-Euler step; returns #spikes or -(i+1)."""
     n = x.shape[1]
-    k = 0
+    count = 0
+    finite = True
     for i in range(n):
-        if refr[i] > 0:
-            refr[i] -= 1
-            x[0, i] = p[_VRESET, i]
-            continue
         v = x[0, i]
-        v = v + p[_DT_TAU, i] * (
-            p[_K, i] * (v - p[_VREST, i]) * (v - p[_VC, i]) + p[_R, i] * drive[i]
+        v = v + param(p, _DT_TAU, i) * (
+            param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i)) + param(p, _R, i) * drive[i]
         )
-        if v >= p[_VPEAK, i]:
-            spikes[k] = i
-            k += 1
-            v = p[_VRESET, i]
-            refr[i] = np.int64(p[_REF, i])
-        elif not abs(v) < np.inf:
-            return -(i + 1)
-        x[0, i] = v
-    return k
+        r = refr[i]
+        v = v if r <= 0.0 else param(p, _VRESET, i)
+        s = v >= param(p, _VPEAK, i)
+        x[0, i] = param(p, _VRESET, i) if s else v
+        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
+        spiked[i] = s
+        count += s
+        finite &= abs(v) < np.inf
+    return count if finite else first_nonfinite(x)
 
 
 class QIF(NeuronModel):
