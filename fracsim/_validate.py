@@ -29,7 +29,9 @@ def finite_array(name: str, value, n: int | None = None) -> np.ndarray:
             f"{name} must be a number or an array of numbers, got {type(value).__name__}"
         ) from None
     if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D per-neuron array, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a scalar or a 1-D per-neuron array, got shape {arr.shape}"
+        )
     if arr.ndim == 1 and n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} has {arr.shape[0]} entries but the population has {n} neurons")
     if not np.all(np.isfinite(arr)):

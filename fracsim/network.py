@@ -203,7 +203,9 @@ class Network:
             if pop.net is not self:
                 raise ValueError(f"{name} belongs to another Network")
             return pop, target.local
-        raise TypeError(f"{name} must be a Population or a view of one, got {type(target).__name__}")
+        raise TypeError(
+            f"{name} must be a Population or a view of one, got {type(target).__name__}"
+        )
 
     def connect(self, src: Target, dst: Target, *, p: float | None = None,
                 rule: str | None = None, indegree: int | None = None, pre=None, post=None,

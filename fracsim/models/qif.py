@@ -29,9 +29,8 @@ def qif_step(x, p, drive, refr, spiked, dt):
     finite = True
     for i in range(n):
         v = x[0, i]
-        v = v + param(p, _DT_TAU, i) * (
-            param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i)) + param(p, _R, i) * drive[i]
-        )
+        f = param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i))
+        v = v + param(p, _DT_TAU, i) * (f + param(p, _R, i) * drive[i])
         r = refr[i]
         v = v if r <= 0.0 else param(p, _VRESET, i)
         s = v >= param(p, _VPEAK, i)
