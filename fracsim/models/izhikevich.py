@@ -74,6 +74,10 @@ class Izhikevich(NeuronModel):
         "t_ref": Param(0.0, "ms", "refractory period", "nonnegative"),
     }
 
+    def _check(self) -> None:
+        if np.any(np.asarray(self._values["c"]) >= np.asarray(self._values["v_peak"])):
+            raise ValueError("Izhikevich.c (reset) must be less than Izhikevich.v_peak")
+
     def pack(self, n: int, dt: float) -> np.ndarray:
         p = np.empty((6, n))
         for row, key in enumerate(("a", "b", "c", "d", "v_peak")):
