@@ -12,7 +12,8 @@ A current specification is one of
   ``(n_t, n)``; it is evaluated once, up front, on the simulation grid.
 
 The value used for step ``n`` (from ``t_n`` to ``t_{n+1}``) is the value at ``t_n``.
-Units are those of the target model's input (mV of ``R*I`` for LIF-like models).
+Units are those of the target model's input current ``I``: for models with an input
+resistance ``R`` the membrane sees ``R I`` (mV); for the Izhikevich model ``I`` is in mV/ms.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def step_current(times, amplitudes) -> StepCurrent:
             f"step_current.times and amplitudes must have the same length, got "
             f"{t.shape[0]} and {a.shape[0]}"
         )
+    if t.shape[0] == 0:
+        raise ValueError("step_current.times must hold at least one switching time (ms)")
     if np.any(np.diff(t) <= 0) or t[0] < 0:
         raise ValueError("step_current.times must be >= 0 and strictly increasing")
     return StepCurrent(t, a)

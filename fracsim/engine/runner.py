@@ -64,7 +64,9 @@ def _recording(net, comp, record):
 
 
 def _currents(net, k, pop, t_grid):
-    """Constant part, column map and time-varying columns of one population's input."""
+    """Constant part, column map and time-varying columns of one population's input, in
+    drive units: every external current is multiplied by the model's input gain (``R``)."""
+    gain = pop.model.input_gain(pop.n)
     iconst = np.zeros(pop.n)
     columns: list[np.ndarray] = []
     per_neuron: list[list[int]] = [[] for _ in range(pop.n)]
@@ -83,15 +85,22 @@ def _currents(net, k, pop, t_grid):
             for j, i in enumerate(spec.local):
                 columns.append(val[:, j])
                 per_neuron[i].append(len(columns) - 1)
+    with np.errstate(over="ignore"):  # an overflow is reported by the loop's guard
+        iconst *= gain
     icol = np.zeros(pop.n, dtype=np.int64)
     if not columns:
         return iconst, icol, np.zeros((1, 0))
-    combos: dict[tuple, int] = {(): 0}  # column 0: no time-varying input (zeros)
+    # one column per distinct (set of inputs, gain); column 0: no time-varying input
+    combos: dict[tuple, int] = {((), 0.0): 0}
     for i, cols in enumerate(per_neuron):
-        icol[i] = combos.setdefault(tuple(cols), len(combos))
-    itime = np.empty((t_grid.shape[0], len(combos)))
-    for cols, c in combos.items():
-        itime[:, c] = np.sum([columns[j] for j in cols], axis=0)
+        key = (tuple(cols), float(gain[i]) if cols else 0.0)
+        icol[i] = combos.setdefault(key, len(combos))
+    itime = np.zeros((t_grid.shape[0], len(combos)))
+    for (cols, g), c in combos.items():
+        for j in cols:
+            itime[:, c] += columns[j]
+        with np.errstate(over="ignore"):
+            itime[:, c] *= g
     return iconst, icol, itime
 
 

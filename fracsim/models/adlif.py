@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param, first_nonfinite, param
+from .base import NeuronModel, Param, param
 
-_DECAY, _VREST, _R, _VTH, _VRESET, _REF, _DECAY_W, _A, _B = range(9)
+_DECAY, _VREST, _VTH, _VRESET, _REF, _DECAY_W, _A, _B = range(8)
 
 
 @njit(cache=True)
@@ -27,13 +27,13 @@ def adlif_step(x, p, drive, refr, spiked, dt):
     """Advance AdLIF neurons one step; returns #spikes or -(i+1) on a non-finite state."""
     n = x.shape[1]
     count = 0
-    finite = True
+    bad = n  # first neuron whose new state is not finite (n: none)
     for i in range(n):
         v = x[0, i]
         w = x[1, i]
         w_inf = param(p, _A, i) * (v - param(p, _VREST, i))
         w_new = w_inf + (w - w_inf) * param(p, _DECAY_W, i)
-        v_inf = param(p, _VREST, i) - w + param(p, _R, i) * drive[i]
+        v_inf = param(p, _VREST, i) - w + drive[i]
         v = v_inf + (v - v_inf) * param(p, _DECAY, i)
         r = refr[i]
         v = v if r <= 0.0 else param(p, _VRESET, i)
@@ -43,8 +43,8 @@ def adlif_step(x, p, drive, refr, spiked, dt):
         refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
         spiked[i] = s
         count += s
-        finite &= abs(v) < np.inf and abs(w_new) < np.inf
-    return count if finite else first_nonfinite(x)
+        bad = min(bad, n if (abs(v) < np.inf and abs(w_new) < np.inf) else i)
+    return count if bad == n else -(bad + 1)
 
 
 class AdLIF(NeuronModel):
@@ -81,10 +81,9 @@ class AdLIF(NeuronModel):
             raise ValueError("AdLIF.v_th must be greater than AdLIF.v_reset")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((9, n))
+        p = np.empty((8, n))
         p[_DECAY] = np.exp(-dt / self.value("tau", n))
         p[_VREST] = self.value("v_rest", n)
-        p[_R] = self.value("R", n)
         p[_VTH] = self.value("v_th", n)
         p[_VRESET] = self.value("v_reset", n)
         p[_REF] = self.refractory_steps(n, dt)

@@ -13,14 +13,15 @@ looks inside a model; it calls ``model.kernel`` with the uniform signature
              a tuple of n_rows floats when every neuron has the same parameters
              (kernels read ``param(p, row, i)``, compiled to ``p[row]`` or ``p[row, i]``;
              a tuple lives in registers, so the loop vectorises with no aliasing doubt)
-* ``drive``  float64[n]          total input of the step (external + synaptic), in the
-             model's input units (mV of ``R*I`` for LIF-like models)
+* ``drive``  float64[n]          total input of the step in the model's input units: the
+             external current times :meth:`NeuronModel.input_gain` (``R I`` in mV for
+             LIF-like models) plus the synaptic terms (already in those units)
 * ``refr``   float64[n]          remaining refractory steps (0 = free), updated in place
 * ``spiked`` bool[n]             output: True where the neuron spiked in this step
 * ``dt``     float               step (ms)
 
-It returns the number of spikes, or ``-(i + 1)`` if neuron ``i`` became non-finite
-(:func:`first_nonfinite`).  Kernels are written without branches in the neuron loop
+It returns the number of spikes, or ``-(i + 1)`` with ``i`` the first neuron whose new state
+(before any reset) is not finite.  Kernels are written without branches in the neuron loop
 (selects instead of ``if``) so that Numba/LLVM vectorise them.
 """
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
 from .._validate import bounded
@@ -48,16 +49,6 @@ def _param_overload(p, row, i):
     if isinstance(p, types.BaseTuple):
         return lambda p, row, i: p[row]
     return lambda p, row, i: p[row, i]
-
-
-@njit(cache=True)
-def first_nonfinite(x):
-    """``-(i + 1)`` for the first neuron ``i`` with a non-finite state, else 0."""
-    for i in range(x.shape[1]):
-        for r in range(x.shape[0]):
-            if not abs(x[r, i]) < np.inf:
-                return -(i + 1)
-    return 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +88,7 @@ class NeuronModel:
             value = kwargs.get(key, spec.default)
             values[key] = bounded(f"{type(self).__name__}.{key}", value, spec.bound)
         self._values = values
+        self.size()  # per-neuron arrays of different lengths: say which, before _check
         self._check()
 
     # -- parameters -------------------------------------------------------------------
@@ -118,11 +110,13 @@ class NeuronModel:
 
     def size(self) -> int | None:
         """The per-neuron array length of the parameters, or None if all are scalars."""
-        sizes = {v.shape[0] for v in self._values.values() if v.ndim == 1}
+        lengths = {k: v.shape[0] for k, v in self._values.items() if v.ndim == 1}
+        sizes = set(lengths.values())
         if len(sizes) > 1:
+            listing = ", ".join(f"{k}: {m}" for k, m in lengths.items())
             raise ValueError(
                 f"{type(self).__name__}: per-neuron parameter arrays have different lengths "
-                f"{sorted(sizes)}"
+                f"({listing})"
             )
         return sizes.pop() if sizes else None
 
@@ -163,6 +157,14 @@ class NeuronModel:
         for row, var in enumerate(self.state_vars):
             x[row] = arrays[var]
         return x
+
+    def input_gain(self, n: int) -> np.ndarray:
+        """Factor turning an external current into the kernel's drive units: ``R`` for
+        models with an input resistance (drive ``R I`` in mV), else 1.  Synaptic terms are
+        already in drive units and are not scaled."""
+        if "R" not in self.params:
+            return np.ones(n)
+        return self.value("R", n)
 
     def refractory_steps(self, n: int, dt: float) -> np.ndarray:
         """Refractory period in steps (``round(t_ref / dt)``), zero if the model has none."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param, first_nonfinite, param
+from .base import NeuronModel, Param, param
 
 _A, _B, _C, _D, _VPEAK, _REF = range(6)
 
@@ -30,7 +30,7 @@ def izhikevich_step(x, p, drive, refr, spiked, dt):
     """
     n = x.shape[1]
     count = 0
-    finite = True
+    bad = n  # first neuron whose new state is not finite (n: none)
     for i in range(n):
         v0 = x[0, i]
         u = x[1, i]
@@ -44,8 +44,8 @@ def izhikevich_step(x, p, drive, refr, spiked, dt):
         refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
         spiked[i] = s
         count += s
-        finite &= abs(v) < np.inf and abs(u) < np.inf
-    return count if finite else first_nonfinite(x)
+        bad = min(bad, n if (abs(v) < np.inf and abs(u) < np.inf) else i)
+    return count if bad == n else -(bad + 1)
 
 
 class Izhikevich(NeuronModel):

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param, first_nonfinite, param
+from .base import NeuronModel, Param, param
 
 # packed parameter rows
-_DECAY, _VREST, _R, _VTH, _VRESET, _REF = range(6)
+_DECAY, _VREST, _VTH, _VRESET, _REF = range(5)
 
 
 @njit(cache=True)
@@ -27,9 +27,9 @@ def lif_step(x, p, drive, refr, spiked, dt):
     """Advance LIF neurons one step (see the module docstring); returns #spikes or -(i+1)."""
     n = x.shape[1]
     count = 0
-    finite = True
+    bad = n  # first neuron whose new state is not finite (n: none)
     for i in range(n):
-        v_inf = param(p, _VREST, i) + param(p, _R, i) * drive[i]
+        v_inf = param(p, _VREST, i) + drive[i]
         v = v_inf + (x[0, i] - v_inf) * param(p, _DECAY, i)
         r = refr[i]
         v = v if r <= 0.0 else param(p, _VRESET, i)
@@ -38,8 +38,8 @@ def lif_step(x, p, drive, refr, spiked, dt):
         refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
         spiked[i] = s
         count += s
-        finite &= abs(v) < np.inf
-    return count if finite else first_nonfinite(x)
+        bad = min(bad, n if (abs(v) < np.inf) else i)
+    return count if bad == n else -(bad + 1)
 
 
 class LIF(NeuronModel):
@@ -74,10 +74,9 @@ class LIF(NeuronModel):
             raise ValueError("LIF.v_th must be greater than LIF.v_reset")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((6, n))
+        p = np.empty((5, n))
         p[_DECAY] = np.exp(-dt / self.value("tau", n))
         p[_VREST] = self.value("v_rest", n)
-        p[_R] = self.value("R", n)
         p[_VTH] = self.value("v_th", n)
         p[_VRESET] = self.value("v_reset", n)
         p[_REF] = self.refractory_steps(n, dt)

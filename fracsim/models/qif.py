@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import NeuronModel, Param, first_nonfinite, param
+from .base import NeuronModel, Param, param
 
-_DT_TAU, _K, _VREST, _VC, _R, _VPEAK, _VRESET, _REF = range(8)
+_DT_TAU, _K, _VREST, _VC, _VPEAK, _VRESET, _REF = range(7)
 
 
 @njit(cache=True)
@@ -26,11 +26,11 @@ def qif_step(x, p, drive, refr, spiked, dt):
     """Advance QIF neurons one forward-Euler step; returns #spikes or -(i+1)."""
     n = x.shape[1]
     count = 0
-    finite = True
+    bad = n  # first neuron whose new state is not finite (n: none)
     for i in range(n):
         v = x[0, i]
         f = param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i))
-        v = v + param(p, _DT_TAU, i) * (f + param(p, _R, i) * drive[i])
+        v = v + param(p, _DT_TAU, i) * (f + drive[i])
         r = refr[i]
         v = v if r <= 0.0 else param(p, _VRESET, i)
         s = v >= param(p, _VPEAK, i)
@@ -38,8 +38,8 @@ def qif_step(x, p, drive, refr, spiked, dt):
         refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
         spiked[i] = s
         count += s
-        finite &= abs(v) < np.inf
-    return count if finite else first_nonfinite(x)
+        bad = min(bad, n if (abs(v) < np.inf) else i)
+    return count if bad == n else -(bad + 1)
 
 
 class QIF(NeuronModel):
@@ -84,12 +84,11 @@ class QIF(NeuronModel):
             raise ValueError("QIF.v_reset must be less than QIF.v_peak")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((8, n))
+        p = np.empty((7, n))
         p[_DT_TAU] = dt / self.value("tau", n)
         p[_K] = self.value("k", n)
         p[_VREST] = self.value("v_rest", n)
         p[_VC] = self.value("v_c", n)
-        p[_R] = self.value("R", n)
         p[_VPEAK] = self.value("v_peak", n)
         p[_VRESET] = self.value("v_reset", n)
         p[_REF] = self.refractory_steps(n, dt)
