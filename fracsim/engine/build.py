@@ -26,7 +26,7 @@ class PopLayout:
     name: str
     start: int  # first global neuron id
     n: int
-    kernel_ref: tuple[str, str]
+    kernel_module: str  # module with the model's per-neuron functions
     state_off: int
     n_vars: int
     chan_off: int
@@ -73,7 +73,7 @@ class Compiled:
     def signature(self) -> tuple:
         """What the generated loop depends on (not the array sizes or values)."""
         return tuple(
-            (lay.kernel_ref, tuple(c.kind for c in lay.channels)) for lay in self.pops
+            (lay.kernel_module, tuple(c.kind for c in lay.channels)) for lay in self.pops
         )
 
 
@@ -112,7 +112,7 @@ def compile_network(net) -> Compiled:
         nv = len(pop.model.state_vars)
         chans = channels[k]
         lay = PopLayout(
-            name=pop.name, start=pop.start, n=pop.n, kernel_ref=pop.model.kernel_ref,
+            name=pop.name, start=pop.start, n=pop.n, kernel_module=pop.model.kernel_module,
             state_off=off, n_vars=nv, chan_off=off + nv * pop.n, channels=chans,
             params=_shared_if_uniform(pop.model.pack(pop.n, dt)),
             chan_decay=np.array([np.exp(-dt / c.tau) for c in chans], dtype=np.float64),
@@ -139,7 +139,9 @@ def compile_network(net) -> Compiled:
             target_address(index[id(pr.dst)], pr.synapse, pr.post) for pr in net.projections
         ])
         w = np.concatenate([pr.weight for pr in net.projections])
-        order = np.lexsort((addr, dly, src))
+        # one int64 key (source, delay); a stable radix sort keeps the creation order of
+        # the synapses within a segment (deterministic) and is much faster than lexsort
+        order = np.argsort(src * (int(dly.max()) + 1) + dly, kind="stable")
         src, dly, addr, w = src[order], dly[order], addr[order], w[order]
         new = np.ones(src.shape[0], dtype=bool)
         new[1:] = (src[1:] != src[:-1]) | (dly[1:] != dly[:-1])

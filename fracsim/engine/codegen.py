@@ -38,24 +38,64 @@ def cache_dir() -> Path:
     return path
 
 
+def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> list[str]:
+    """The fused per-neuron loop of population ``k``: drive assembly (constant +
+    time-varying column + synaptic channels, each channel decaying after use) followed by
+    ``step_lines``, which advance neuron ``i`` with drive ``d`` and set ``rr`` (refractory
+    steps left), ``s`` (spiked) and ``ok`` (new state finite).  Two versions of the loop,
+    with and without a time-varying current, so that each one vectorises."""
+    chan = []
+    for c, kind in enumerate(kinds):
+        if kind == "exp":
+            chan.append(f"d += g{k}[{c}, i]")
+        else:
+            chan.append(f"d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
+        chan.append(f"g{k}[{c}, i] *= cdecay{k}[{c}]")
+    update = step_lines + [
+        f"r{k}[i] = rr",
+        f"sp{k}[i] = s",
+        "cnt += s",
+        f"bad = min(bad, size{k} if ok else i)",
+    ]
+    lines = [f"        # population {k}", "        cnt = 0", f"        bad = size{k}"]
+    for timed in (True, False):
+        lines.append(f"        {'if' if timed else 'else'}" + (
+            f" itime{k}.shape[1] > 0:" if timed else ":"))
+        lines.append(f"            for i in range(size{k}):")
+        first = (f"d = iconst{k}[i] + itime{k}[row, icol{k}[i]]" if timed
+                 else f"d = iconst{k}[i]")
+        lines += ["                " + ln for ln in [first] + chan + update]
+    lines += [
+        f"        if bad < size{k}:",
+        "            counters[1] = 2",
+        "            counters[2] = n",
+        f"            counters[3] = first{k} + bad",
+        "            return n, ring",
+        "        if cnt > 0:",
+        f"            ring = emit(n, spiked, size{k}, first{k}, rec_spk, spk_step, spk_id, "
+        "counters, src_seg, seg_delay, ring, ring_n)",
+    ]
+    return lines
+
+
 def loop_source(signature: tuple) -> str:
-    """Python source of ``run_chunk`` for a structure signature
-    ``((kernel_module, kernel_name), (channel kinds...)) per population``."""
+    """Python source of ``run_chunk`` for a structure signature: per population
+    ``(kernel_module, (channel kinds...))``."""
     imports = [
         "import numpy as np",
         "from numba import njit",
         "from fracsim.engine.kernels import deliver, emit, poisson_events, record_state",
     ]
     args = [
-        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "drive", "spiked",
+        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "spiked",
         "syn_addr", "syn_w", "seg_lo", "seg_hi", "seg_delay", "src_seg", "ring", "ring_n",
         "pois_addr", "pois_w", "pois_lam", "pois_next", "rng",
         "rec_spk", "spk_step", "spk_id", "rec_addr", "rec_out", "rec_every", "rec_base",
         "counters", "offsets",
     ]
     setup, body = [], []
-    for k, ((module, name), kinds) in enumerate(signature):
-        imports.append(f"from {module} import {name} as kernel{k}")
+    for k, (module, kinds) in enumerate(signature):
+        imports.append(f"from {module} import neuron as neuron{k}")
         args += [f"par{k}", f"iconst{k}", f"icol{k}", f"itime{k}", f"cdecay{k}", f"cerev{k}"]
         setup += [
             f"    first{k} = offsets[{k}, 0]",
@@ -70,35 +110,8 @@ def loop_source(signature: tuple) -> str:
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        # drive = constant + time-varying column + channels (two loop versions so that
-        # each one vectorises: with and without a time-varying current)
-        chan_lines = []
-        for c, kind in enumerate(kinds):
-            if kind == "exp":
-                chan_lines.append(f"d += g{k}[{c}, i]")
-            else:
-                chan_lines.append(f"d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
-            chan_lines.append(f"g{k}[{c}, i] *= cdecay{k}[{c}]")
-        body += [f"        # population {k}", f"        if itime{k}.shape[1] > 0:"]
-        body += [f"            for i in range(size{k}):",
-                 f"                d = iconst{k}[i] + itime{k}[row, icol{k}[i]]"]
-        body += ["                " + line for line in chan_lines]
-        body += ["                drive[i] = d", "        else:",
-                 f"            for i in range(size{k}):", f"                d = iconst{k}[i]"]
-        body += ["                " + line for line in chan_lines]
-        body += ["                drive[i] = d"]
-        body += [
-            f"        ns = kernel{k}(x{k}, par{k}, drive, r{k}, sp{k}, dt)",
-            "        if ns < 0:",
-            "            counters[1] = 2",
-            "            counters[2] = n",
-            f"            counters[3] = first{k} - ns - 1",
-            "            return n, ring",
-            "        if ns > 0:",
-            f"            ring = emit(n, spiked, size{k}, first{k}, rec_spk, spk_step, spk_id, "
-            "counters, "
-            "src_seg, seg_delay, ring, ring_n)",
-        ]
+        step = [f"rr, s, ok = neuron{k}(x{k}, par{k}, i, d, r{k}[i], dt)"]
+        body += _population_lines(k, kinds, step)
     head = [
         "",
         "",

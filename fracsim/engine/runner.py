@@ -136,8 +136,8 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     spk_step = np.empty(cap, dtype=np.int64)
     spk_id = np.empty(cap, dtype=np.int64)
     counters = np.zeros(4, dtype=np.int64)
-    drive = np.zeros(max(lay.n for lay in comp.pops))
-    spiked = np.zeros(-(-drive.shape[0] // 8) * 8, dtype=np.bool_)  # scanned as uint64
+    n_max = max(lay.n for lay in comp.pops)
+    spiked = np.zeros(-(-n_max // 8) * 8, dtype=np.bool_)  # scanned as uint64
     steps_out, ids_out = [], []
 
     bar = Progress(n_steps, net.dt, progress)
@@ -148,7 +148,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
             c0 = time.perf_counter()
             stop = min(end, n + chunk)
             reached, comp.ring = loop(
-                n, stop, net.dt, step0, comp.buf, comp.refr, drive, spiked,
+                n, stop, net.dt, step0, comp.buf, comp.refr, spiked,
                 comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
                 comp.src_seg, comp.ring, comp.ring_n, comp.pois_addr, comp.pois_w,
                 comp.pois_lam, comp.pois_next, comp.rng, rec_spk, spk_step, spk_id,

@@ -19,32 +19,51 @@ from numba import njit
 
 from .base import NeuronModel, Param, param
 
-_DECAY, _VREST, _VTH, _VRESET, _REF, _DECAY_W, _A, _B = range(8)
+_DECAY, _VREST, _VTH, _VRESET, _REF, _DECAY_W, _A, _B, _INV_TAU = range(9)
+THRESHOLD_ROW = _VTH
 
 
-@njit(cache=True)
-def adlif_step(x, p, drive, refr, spiked, dt):
-    """Advance AdLIF neurons one step; returns #spikes or -(i+1) on a non-finite state."""
-    n = x.shape[1]
-    count = 0
-    bad = n  # first neuron whose new state is not finite (n: none)
-    for i in range(n):
-        v = x[0, i]
-        w = x[1, i]
-        w_inf = param(p, _A, i) * (v - param(p, _VREST, i))
-        w_new = w_inf + (w - w_inf) * param(p, _DECAY_W, i)
-        v_inf = param(p, _VREST, i) - w + drive[i]
-        v = v_inf + (v - v_inf) * param(p, _DECAY, i)
-        r = refr[i]
-        v = v if r <= 0.0 else param(p, _VRESET, i)
-        s = v >= param(p, _VTH, i)
-        x[0, i] = param(p, _VRESET, i) if s else v
-        x[1, i] = w_new + param(p, _B, i) if s else w_new
-        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
-        spiked[i] = s
-        count += s
-        bad = min(bad, n if (abs(v) < np.inf and abs(w_new) < np.inf) else i)
-    return count if bad == n else -(bad + 1)
+@njit(inline="always", cache=True)
+def _w_next(p, i, v, w):
+    """Exponential-Euler step of ``w`` with ``v`` frozen over the step."""
+    w_inf = param(p, _A, i) * (v - param(p, _VREST, i))
+    return w_inf + (w - w_inf) * param(p, _DECAY_W, i)
+
+
+@njit(inline="always", cache=True)
+def neuron(x, p, i, d, r, dt):
+    """Integer-order step of neuron ``i``; returns (refr, spiked, finite)."""
+    v = x[0, i]
+    w = x[1, i]
+    w_new = _w_next(p, i, v, w)
+    v_inf = param(p, _VREST, i) - w + d
+    v = v_inf + (v - v_inf) * param(p, _DECAY, i)
+    v = v if r <= 0.0 else param(p, _VRESET, i)
+    s = v >= param(p, _VTH, i)
+    x[0, i] = param(p, _VRESET, i) if s else v
+    x[1, i] = w_new + param(p, _B, i) if s else w_new
+    ok = abs(v) < np.inf and abs(w_new) < np.inf
+    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, ok
+
+
+@njit(inline="always", cache=True)
+def rhs(v, x, p, i, d):
+    """``F = (v_rest - v - w + d) / tau`` of ``D^a v = F`` and ``dF/dv``."""
+    inv_tau = param(p, _INV_TAU, i)
+    return (param(p, _VREST, i) - v - x[1, i] + d) * inv_tau, -inv_tau
+
+
+@njit(inline="always", cache=True)
+def aux(x, p, i, v_old, v_new, d, dt):
+    """``w`` by exponential Euler with ``v`` frozen at its value at the start of the step."""
+    x[1, i] = _w_next(p, i, v_old, x[1, i])
+
+
+@njit(inline="always", cache=True)
+def on_spike(x, p, i):
+    """``w += b``; returns the reset potential."""
+    x[1, i] += param(p, _B, i)
+    return param(p, _VRESET, i)
 
 
 class AdLIF(NeuronModel):
@@ -63,7 +82,7 @@ class AdLIF(NeuronModel):
     name = "AdLIF"
     state_vars = ("v", "w")
     fractional_vars = ("v", "w")
-    kernel_ref = ("fracsim.models.adlif", "adlif_step")
+    kernel_module = "fracsim.models.adlif"
     params = {
         "tau": Param(10.0, "ms", "membrane time constant", "positive"),
         "tau_w": Param(100.0, "ms", "adaptation time constant", "positive"),
@@ -81,7 +100,7 @@ class AdLIF(NeuronModel):
             raise ValueError("AdLIF.v_th must be greater than AdLIF.v_reset")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((8, n))
+        p = np.empty((9, n))
         p[_DECAY] = np.exp(-dt / self.value("tau", n))
         p[_VREST] = self.value("v_rest", n)
         p[_VTH] = self.value("v_th", n)
@@ -90,6 +109,7 @@ class AdLIF(NeuronModel):
         p[_DECAY_W] = np.exp(-dt / self.value("tau_w", n))
         p[_A] = self.value("a", n)
         p[_B] = self.value("b", n)
+        p[_INV_TAU] = 1.0 / self.value("tau", n)
         return p
 
     def default_state(self, n, given):

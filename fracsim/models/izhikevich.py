@@ -20,32 +20,45 @@ from numba import njit
 from .base import NeuronModel, Param, param
 
 _A, _B, _C, _D, _VPEAK, _REF = range(6)
+THRESHOLD_ROW = _VPEAK
 
 
-@njit(cache=True)
-def izhikevich_step(x, p, drive, refr, spiked, dt):
-    """Advance Izhikevich neurons one Euler step; returns #spikes or -(i+1).
+@njit(inline="always", cache=True)
+def neuron(x, p, i, d, r, dt):
+    """Integer-order Euler step of neuron ``i``; returns (refr, spiked, finite).
 
     While refractory (only if ``t_ref > 0``) ``v`` is frozen and ``u`` keeps evolving.
     """
-    n = x.shape[1]
-    count = 0
-    bad = n  # first neuron whose new state is not finite (n: none)
-    for i in range(n):
-        v0 = x[0, i]
-        u = x[1, i]
-        r = refr[i]
-        v = v0 + dt * (0.04 * v0 * v0 + 5.0 * v0 + 140.0 - u + drive[i])
-        v = v if r <= 0.0 else v0
-        u = u + dt * param(p, _A, i) * (param(p, _B, i) * v - u)
-        s = v >= param(p, _VPEAK, i)
-        x[0, i] = param(p, _C, i) if s else v
-        x[1, i] = u + param(p, _D, i) if s else u
-        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
-        spiked[i] = s
-        count += s
-        bad = min(bad, n if (abs(v) < np.inf and abs(u) < np.inf) else i)
-    return count if bad == n else -(bad + 1)
+    v0 = x[0, i]
+    u = x[1, i]
+    v = v0 + dt * (0.04 * v0 * v0 + 5.0 * v0 + 140.0 - u + d)
+    v = v if r <= 0.0 else v0
+    u = u + dt * param(p, _A, i) * (param(p, _B, i) * v - u)
+    s = v >= param(p, _VPEAK, i)
+    x[0, i] = param(p, _C, i) if s else v
+    x[1, i] = u + param(p, _D, i) if s else u
+    ok = abs(v) < np.inf and abs(u) < np.inf
+    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, ok
+
+
+@njit(inline="always", cache=True)
+def rhs(v, x, p, i, d):
+    """``F = 0.04 v^2 + 5 v + 140 - u + d`` of ``D^a v = F`` and ``dF/dv``."""
+    return 0.04 * v * v + 5.0 * v + 140.0 - x[1, i] + d, 0.08 * v + 5.0
+
+
+@njit(inline="always", cache=True)
+def aux(x, p, i, v_old, v_new, d, dt):
+    """``u += dt a (b v_new - u)``: Euler with the updated ``v``, as in the integer scheme."""
+    u = x[1, i]
+    x[1, i] = u + dt * param(p, _A, i) * (param(p, _B, i) * v_new - u)
+
+
+@njit(inline="always", cache=True)
+def on_spike(x, p, i):
+    """``u += d``; returns the reset potential ``c``."""
+    x[1, i] += param(p, _D, i)
+    return param(p, _C, i)
 
 
 class Izhikevich(NeuronModel):
@@ -63,7 +76,7 @@ class Izhikevich(NeuronModel):
     name = "Izhikevich"
     state_vars = ("v", "u")
     fractional_vars = ("v", "u")
-    kernel_ref = ("fracsim.models.izhikevich", "izhikevich_step")
+    kernel_module = "fracsim.models.izhikevich"
     threshold_param = "v_peak"
     params = {
         "a": Param(0.02, "1/ms", "recovery rate"),

@@ -19,27 +19,36 @@ from numba import njit
 from .base import NeuronModel, Param, param
 
 # packed parameter rows
-_DECAY, _VREST, _VTH, _VRESET, _REF = range(5)
+_DECAY, _VREST, _VTH, _VRESET, _REF, _INV_TAU = range(6)
+THRESHOLD_ROW = _VTH
 
 
-@njit(cache=True)
-def lif_step(x, p, drive, refr, spiked, dt):
-    """Advance LIF neurons one step (see the module docstring); returns #spikes or -(i+1)."""
-    n = x.shape[1]
-    count = 0
-    bad = n  # first neuron whose new state is not finite (n: none)
-    for i in range(n):
-        v_inf = param(p, _VREST, i) + drive[i]
-        v = v_inf + (x[0, i] - v_inf) * param(p, _DECAY, i)
-        r = refr[i]
-        v = v if r <= 0.0 else param(p, _VRESET, i)
-        s = v >= param(p, _VTH, i)
-        x[0, i] = param(p, _VRESET, i) if s else v
-        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
-        spiked[i] = s
-        count += s
-        bad = min(bad, n if (abs(v) < np.inf) else i)
-    return count if bad == n else -(bad + 1)
+@njit(inline="always", cache=True)
+def neuron(x, p, i, d, r, dt):
+    """Integer-order step of neuron ``i`` (exponential Euler); returns (refr, spiked, finite)."""
+    v_inf = param(p, _VREST, i) + d
+    v = v_inf + (x[0, i] - v_inf) * param(p, _DECAY, i)
+    v = v if r <= 0.0 else param(p, _VRESET, i)
+    s = v >= param(p, _VTH, i)
+    x[0, i] = param(p, _VRESET, i) if s else v
+    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, abs(v) < np.inf
+
+
+@njit(inline="always", cache=True)
+def rhs(v, x, p, i, d):
+    """Membrane right-hand side ``F`` of ``D^a v = F`` and ``dF/dv``: ``(v_rest - v + d) / tau``."""
+    return (param(p, _VREST, i) - v + d) * param(p, _INV_TAU, i), -param(p, _INV_TAU, i)
+
+
+@njit(inline="always", cache=True)
+def aux(x, p, i, v_old, v_new, d, dt):
+    """Advance the non-membrane state (none for the LIF)."""
+
+
+@njit(inline="always", cache=True)
+def on_spike(x, p, i):
+    """Spike-triggered update of the non-membrane state; returns the reset potential."""
+    return param(p, _VRESET, i)
 
 
 class LIF(NeuronModel):
@@ -59,7 +68,7 @@ class LIF(NeuronModel):
     name = "LIF"
     state_vars = ("v",)
     fractional_vars = ("v",)
-    kernel_ref = ("fracsim.models.lif", "lif_step")
+    kernel_module = "fracsim.models.lif"
     params = {
         "tau": Param(10.0, "ms", "membrane time constant", "positive"),
         "v_rest": Param(-65.0, "mV", "resting potential"),
@@ -74,12 +83,13 @@ class LIF(NeuronModel):
             raise ValueError("LIF.v_th must be greater than LIF.v_reset")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((5, n))
+        p = np.empty((6, n))
         p[_DECAY] = np.exp(-dt / self.value("tau", n))
         p[_VREST] = self.value("v_rest", n)
         p[_VTH] = self.value("v_th", n)
         p[_VRESET] = self.value("v_reset", n)
         p[_REF] = self.refractory_steps(n, dt)
+        p[_INV_TAU] = 1.0 / self.value("tau", n)
         return p
 
     def default_state(self, n, given):

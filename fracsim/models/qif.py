@@ -18,28 +18,41 @@ from numba import njit
 
 from .base import NeuronModel, Param, param
 
-_DT_TAU, _K, _VREST, _VC, _VPEAK, _VRESET, _REF = range(7)
+_DT_TAU, _K, _VREST, _VC, _VPEAK, _VRESET, _REF, _INV_TAU = range(8)
+THRESHOLD_ROW = _VPEAK
 
 
-@njit(cache=True)
-def qif_step(x, p, drive, refr, spiked, dt):
-    """Advance QIF neurons one forward-Euler step; returns #spikes or -(i+1)."""
-    n = x.shape[1]
-    count = 0
-    bad = n  # first neuron whose new state is not finite (n: none)
-    for i in range(n):
-        v = x[0, i]
-        f = param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i))
-        v = v + param(p, _DT_TAU, i) * (f + drive[i])
-        r = refr[i]
-        v = v if r <= 0.0 else param(p, _VRESET, i)
-        s = v >= param(p, _VPEAK, i)
-        x[0, i] = param(p, _VRESET, i) if s else v
-        refr[i] = param(p, _REF, i) if s else max(r - 1.0, 0.0)
-        spiked[i] = s
-        count += s
-        bad = min(bad, n if (abs(v) < np.inf) else i)
-    return count if bad == n else -(bad + 1)
+@njit(inline="always", cache=True)
+def neuron(x, p, i, d, r, dt):
+    """Integer-order forward-Euler step of neuron ``i``; returns (refr, spiked, finite)."""
+    v = x[0, i]
+    f = param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i))
+    v = v + param(p, _DT_TAU, i) * (f + d)
+    v = v if r <= 0.0 else param(p, _VRESET, i)
+    s = v >= param(p, _VPEAK, i)
+    x[0, i] = param(p, _VRESET, i) if s else v
+    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, abs(v) < np.inf
+
+
+@njit(inline="always", cache=True)
+def rhs(v, x, p, i, d):
+    """``F = (k (v - v_rest)(v - v_c) + d) / tau`` of ``D^a v = F`` and ``dF/dv``."""
+    k = param(p, _K, i)
+    a = v - param(p, _VREST, i)
+    b = v - param(p, _VC, i)
+    inv_tau = param(p, _INV_TAU, i)
+    return (k * a * b + d) * inv_tau, k * (a + b) * inv_tau
+
+
+@njit(inline="always", cache=True)
+def aux(x, p, i, v_old, v_new, d, dt):
+    """Advance the non-membrane state (none for the QIF)."""
+
+
+@njit(inline="always", cache=True)
+def on_spike(x, p, i):
+    """Returns the reset potential."""
+    return param(p, _VRESET, i)
 
 
 class QIF(NeuronModel):
@@ -61,7 +74,7 @@ class QIF(NeuronModel):
     name = "QIF"
     state_vars = ("v",)
     fractional_vars = ("v",)
-    kernel_ref = ("fracsim.models.qif", "qif_step")
+    kernel_module = "fracsim.models.qif"
     threshold_param = "v_peak"
     params = {
         "tau": Param(10.0, "ms", "time constant", "positive"),
@@ -84,7 +97,7 @@ class QIF(NeuronModel):
             raise ValueError("QIF.v_reset must be less than QIF.v_peak")
 
     def pack(self, n: int, dt: float) -> np.ndarray:
-        p = np.empty((7, n))
+        p = np.empty((8, n))
         p[_DT_TAU] = dt / self.value("tau", n)
         p[_K] = self.value("k", n)
         p[_VREST] = self.value("v_rest", n)
@@ -92,6 +105,7 @@ class QIF(NeuronModel):
         p[_VPEAK] = self.value("v_peak", n)
         p[_VRESET] = self.value("v_reset", n)
         p[_REF] = self.refractory_steps(n, dt)
+        p[_INV_TAU] = 1.0 / self.value("tau", n)
         return p
 
     def default_state(self, n, given):
