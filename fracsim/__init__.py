@@ -10,6 +10,7 @@ Quick use::
 from . import plot
 from .engine.codegen import cache_dir
 from .errors import NonFiniteStateError
+from .fractional.memory import SOE, FullMemory, ShortMemory
 from .inputs import StepCurrent, TimedArray, step_current
 from .models import LIF, QIF, AdLIF, Izhikevich, NeuronModel, Param
 from .network import Network, Population, PopulationView, Projection
@@ -20,6 +21,7 @@ from .synapses import CondSynapse, ExpSynapse
 __version__ = "0.1.0"
 
 __all__ = [
+    "SOE", "FullMemory", "ShortMemory",
     "AdLIF", "CondSynapse", "ExpSynapse", "Izhikevich", "LIF", "Network", "NeuronModel",
     "NonFiniteStateError", "Param", "Population", "PopulationView", "Projection", "QIF",
     "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot",

@@ -15,6 +15,7 @@ _BOUND_TEXT = {
     "nonnegative": ">= 0",
     "any": "finite",
     "unit": "in [0, 1]",
+    "order": "in (0, 1]",
 }
 
 
@@ -40,12 +41,14 @@ def finite_array(name: str, value, n: int | None = None) -> np.ndarray:
 
 
 def bounded(name: str, value, bound: str = "any", n: int | None = None) -> np.ndarray:
-    """Like :func:`finite_array` and also check a bound: positive, nonnegative, unit or any."""
+    """Like :func:`finite_array` and also check a bound: positive, nonnegative, unit,
+    order (a Caputo order in (0, 1]) or any."""
     arr = finite_array(name, value, n)
     ok = {
         "positive": lambda a: np.all(a > 0),
         "nonnegative": lambda a: np.all(a >= 0),
         "unit": lambda a: np.all((a >= 0) & (a <= 1)),
+        "order": lambda a: np.all((a > 0) & (a <= 1)),
         "any": lambda a: True,
     }[bound](arr)
     if not ok:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import connect as rules
-from ._validate import bounded, finite_array, positive_float, positive_int
+from ._validate import bounded, choice, finite_array, positive_float, positive_int
+from .fractional import stepper
+from .fractional.memory import SOE, Memory, check_memory
 from .inputs import CurrentSpec, make_current
 from .models.base import NeuronModel
 from .synapses import Synapse, check_synapse
@@ -28,6 +30,8 @@ class Population:
         self.name = name
         self.start = start
         self.init = init  # float64[n_vars, n], initial state
+        #: history strategy of a fractional membrane (None: integer-order integrator)
+        self.memory = None
 
     def __len__(self) -> int:
         return self.n
@@ -144,10 +148,16 @@ class Network:
         dt: time step (ms), > 0.
         seed: integer seed for connectivity, random weights/delays and Poisson input;
             the same seed gives bit-identical results. ``None`` picks one (``net.seed``).
+        scheme: discretisation of fractional membranes (populations whose model has
+            ``alpha < 1``, or that were given a ``memory=``): ``"l1"`` (default, implicit,
+            order ``2 - alpha``) or ``"gl"`` (Grünwald–Letnikov, explicit, order 1); see
+            :mod:`fracsim.fractional.stepper`.  Integer-order populations use their
+            model's own integrator.
     """
 
-    def __init__(self, dt: float = 0.1, seed: int | None = None) -> None:
+    def __init__(self, dt: float = 0.1, seed: int | None = None, scheme: str = "l1") -> None:
         self.dt = positive_float("dt", dt)
+        self.scheme = choice("scheme", scheme, stepper.SCHEMES)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -172,11 +182,21 @@ class Network:
             )
 
     def population(self, model: NeuronModel, n: int, *, name: str | None = None,
-                   v0=None, current=None, **init) -> Population:
+                   v0=None, current=None, memory: Memory | None = None,
+                   **init) -> Population:
         """Add ``n`` neurons of ``model``; ``v0``/``<var>0=`` set initial states
         (scalars or per-neuron arrays), ``current`` injects an input (see
-        :mod:`fracsim.inputs`)."""
+        :mod:`fracsim.inputs`).
+
+        ``memory``: how a fractional membrane's history is kept: ``fs.SOE(tol)`` (default
+        for ``alpha < 1``: ``SOE(1e-9)``), ``fs.FullMemory()`` or ``fs.ShortMemory(steps)``.
+        Giving one to a model with ``alpha = 1`` runs it through the fractional scheme
+        (the network's ``scheme`` at order 1: forward Euler for "gl", backward Euler for
+        "l1") instead of the model's own integrator.
+        """
         self._check_open("a population")
+        if memory is not None:
+            memory = check_memory(memory)
         if not isinstance(model, NeuronModel):
             raise TypeError(f"model must be a fracsim neuron model, got {type(model).__name__}")
         n = positive_int("n", n)
@@ -192,6 +212,9 @@ class Network:
         x0 = model.initial_state(n, **given)
         start = sum(p.n for p in self.populations)
         pop = Population(self, model, n, name, start, x0)
+        if memory is None and model.is_fractional:
+            memory = SOE(1e-9)
+        pop.memory = memory
         self.populations.append(pop)
         if current is not None:
             self.current(pop, current)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fractional.memory import FractionalArrays, build_arrays
 from ..synapses import CondSynapse, ExpSynapse
 from .kernels import poisson_init
 from .rng import seed_state
@@ -34,6 +35,8 @@ class PopLayout:
     params: np.ndarray | tuple  # packed float64[n_rows, n], or a tuple if all shared
     chan_decay: np.ndarray  # exp(-dt / tau_s) per channel
     chan_erev: np.ndarray  # reversal potential per channel (0 for current channels)
+    frac: FractionalArrays | None = None  # memory of a fractional membrane
+    frac_spec: tuple | None = None  # (scheme, reset) of a fractional membrane
 
 
 @dataclass
@@ -73,7 +76,8 @@ class Compiled:
     def signature(self) -> tuple:
         """What the generated loop depends on (not the array sizes or values)."""
         return tuple(
-            (lay.kernel_module, tuple(c.kind for c in lay.channels)) for lay in self.pops
+            (lay.kernel_module, tuple(c.kind for c in lay.channels), lay.frac_spec)
+            for lay in self.pops
         )
 
 
@@ -90,8 +94,9 @@ def _channel_index(channels: list, synapse) -> int:
     return channels.index(synapse)
 
 
-def compile_network(net) -> Compiled:
-    """Flatten ``net`` (populations, projections, Poisson inputs) into arrays."""
+def compile_network(net, n_steps: int) -> Compiled:
+    """Flatten ``net`` (populations, projections, Poisson inputs) into arrays; fractional
+    memories are sized for a first run of ``n_steps`` steps."""
     dt = net.dt
     pops = net.populations
     if not pops:
@@ -118,6 +123,10 @@ def compile_network(net) -> Compiled:
             chan_decay=np.array([np.exp(-dt / c.tau) for c in chans], dtype=np.float64),
             chan_erev=np.array([getattr(c, "e_rev", 0.0) for c in chans], dtype=np.float64),
         )
+        if pop.memory is not None:
+            lay.frac = build_arrays(pop.model.value("alpha", pop.n), dt, net.scheme,
+                                    pop.memory, n_steps)
+            lay.frac_spec = (net.scheme, pop.model.reset)
         layouts.append(lay)
         off = lay.chan_off + len(chans) * pop.n
     buf = np.zeros(off)

@@ -17,6 +17,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from ..fractional import stepper
+
 _PKG = Path(__file__).resolve().parent.parent
 
 
@@ -80,7 +82,8 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> 
 
 def loop_source(signature: tuple) -> str:
     """Python source of ``run_chunk`` for a structure signature: per population
-    ``(kernel_module, (channel kinds...))``."""
+    ``(kernel_module, (channel kinds...), fractional)`` with ``fractional`` None (the
+    model's integer-order step) or ``(scheme, reset)`` (:mod:`fracsim.fractional.stepper`)."""
     imports = [
         "import numpy as np",
         "from numba import njit",
@@ -94,9 +97,15 @@ def loop_source(signature: tuple) -> str:
         "counters", "offsets",
     ]
     setup, body = [], []
-    for k, (module, kinds) in enumerate(signature):
-        imports.append(f"from {module} import neuron as neuron{k}")
+    for k, (module, kinds, frac) in enumerate(signature):
         args += [f"par{k}", f"iconst{k}", f"icol{k}", f"itime{k}", f"cdecay{k}", f"cerev{k}"]
+        if frac is None:
+            imports.append(f"from {module} import neuron as neuron{k}")
+            step = [f"rr, s, ok = neuron{k}(x{k}, par{k}, i, d, r{k}[i], dt)"]
+        else:
+            imports += [ln for ln in stepper.imports(k, module) if ln not in imports]
+            args += [f"{name}{k}" for name in stepper.ARRAYS]
+            step = stepper.step_lines(k, *frac)
         setup += [
             f"    first{k} = offsets[{k}, 0]",
             f"    size{k} = offsets[{k}, 1]",
@@ -110,7 +119,6 @@ def loop_source(signature: tuple) -> str:
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        step = [f"rr, s, ok = neuron{k}(x{k}, par{k}, i, d, r{k}[i], dt)"]
         body += _population_lines(k, kinds, step)
     head = [
         "",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from .._validate import positive_float, positive_int
 from ..errors import NonFiniteStateError
+from ..fractional.memory import extend_full
 from ..inputs import evaluate
 from ..result import Result, SpikeTrains
 from .build import compile_network
@@ -114,7 +116,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     first_run = net._compiled is None
-    comp = compile_network(net) if first_run else net._compiled
+    comp = compile_network(net, n_steps) if first_run else net._compiled
     rec_spk, states = _recording(net, comp, record)
     step0 = comp.step
     t_grid = (step0 + np.arange(n_steps)) * net.dt
@@ -122,6 +124,9 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     for k, (pop, lay) in enumerate(zip(net.populations, comp.pops, strict=True)):
         iconst, icol, itime = _currents(net, k, pop, t_grid)
         pop_args += [lay.params, iconst, icol, itime, lay.chan_decay, lay.chan_erev]
+        if lay.frac is not None:
+            _prepare_memory(net, pop, lay, step0 + n_steps)
+            pop_args += lay.frac.as_args()
     loop = get_loop(comp.signature())
     if first_run:
         net._compiled = comp
@@ -184,6 +189,20 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
         populations={p.name: (p.start, p.n) for p in net.populations},
         t_start=step0 * net.dt, t_stop=comp.step * net.dt, dt=net.dt, wall_time=wall,
     )
+
+
+def _prepare_memory(net, pop, lay, n_total: int) -> None:
+    """Make a fractional memory hold a run that ends at step ``n_total``."""
+    if n_total <= lay.frac.horizon:
+        return
+    if pop.memory.kind == "full":
+        extend_full(lay.frac, net.scheme, np.unique(pop.model.value("alpha", pop.n)), n_total)
+    elif pop.memory.kind == "soe":
+        warnings.warn(
+            f"{pop.name}: the SOE memory was fitted for {lay.frac.horizon} steps; beyond that "
+            f"(this run ends at step {n_total}) its kernel error is not checked",
+            RuntimeWarning, stacklevel=4)
+        lay.frac.horizon = n_total
 
 
 def _cols(states, j) -> slice:

@@ -21,6 +21,7 @@ from .base import NeuronModel, Param, param
 
 _DECAY, _VREST, _VTH, _VRESET, _REF, _DECAY_W, _A, _B, _INV_TAU = range(9)
 THRESHOLD_ROW = _VTH
+REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)

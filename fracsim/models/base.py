@@ -58,7 +58,13 @@ class Param:
     default: float
     unit: str
     doc: str
-    bound: str = "any"  # "positive" | "nonnegative" | "any" | "unit"
+    bound: str = "any"  # "positive" | "nonnegative" | "any" | "unit" | "order"
+
+
+#: the Caputo order of the membrane derivative, a parameter of every model
+ALPHA = Param(1.0, "1", "Caputo order of the membrane derivative (1: ordinary ODE)", "order")
+#: what a spike does to a fractional membrane's memory (see fracsim.fractional.stepper)
+RESETS = ("jump", "subtract", "restart")
 
 
 class NeuronModel:
@@ -76,7 +82,17 @@ class NeuronModel:
     #: name of the parameter holding the spike threshold/peak (for plots and analysis)
     threshold_param: ClassVar[str] = "v_th"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "alpha" not in cls.params:
+            cls.params = {**cls.params, "alpha": ALPHA}
+
+    def __init__(self, reset: str = "jump", **kwargs: Any) -> None:
+        if not isinstance(reset, str) or reset not in RESETS:
+            raise ValueError(
+                f"{type(self).__name__}.reset must be one of {list(RESETS)}, got {reset!r}"
+            )
+        self.reset = reset
         unknown = set(kwargs) - set(self.params)
         if unknown:
             raise TypeError(
@@ -101,9 +117,14 @@ class NeuronModel:
 
     def replace(self, **kwargs: Any) -> NeuronModel:
         """A copy with some parameters changed."""
-        merged = {k: v for k, v in self._values.items()}
+        merged = {"reset": self.reset, **self._values}
         merged.update(kwargs)
         return type(self)(**merged)
+
+    @property
+    def is_fractional(self) -> bool:
+        """True if some neuron has a membrane order ``alpha < 1``."""
+        return bool(np.any(self._values["alpha"] < 1.0))
 
     def _check(self) -> None:
         """Cross-parameter checks (override); raise ValueError naming the parameters."""
@@ -177,6 +198,8 @@ class NeuronModel:
             return f"{float(v):g}" if v.ndim == 0 else f"array[{v.shape[0]}]"
 
         inner = ", ".join(f"{k}={show(v)}" for k, v in self._values.items())
+        if self.reset != "jump":
+            inner += f", reset={self.reset!r}"
         return f"{type(self).__name__}({inner})"
 
     @classmethod

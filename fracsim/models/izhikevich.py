@@ -21,6 +21,7 @@ from .base import NeuronModel, Param, param
 
 _A, _B, _C, _D, _VPEAK, _REF = range(6)
 THRESHOLD_ROW = _VPEAK
+REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)

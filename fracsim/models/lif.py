@@ -21,6 +21,7 @@ from .base import NeuronModel, Param, param
 # packed parameter rows
 _DECAY, _VREST, _VTH, _VRESET, _REF, _INV_TAU = range(6)
 THRESHOLD_ROW = _VTH
+REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)

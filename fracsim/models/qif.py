@@ -20,6 +20,7 @@ from .base import NeuronModel, Param, param
 
 _DT_TAU, _K, _VREST, _VC, _VPEAK, _VRESET, _REF, _INV_TAU = range(8)
 THRESHOLD_ROW = _VPEAK
+REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)

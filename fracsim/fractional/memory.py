@@ -1,0 +1,199 @@
+r"""Memory strategies for the history term of a fractional (Caputo) membrane.
+
+Every scheme in :mod:`fracsim.fractional.weights` that works on increments writes the
+Caputo derivative as a discrete convolution (``q_m = v_m - v_{m-1}``, step ``h`` in ms)
+
+    D^a v(t_n) ≈ h^(-a) [ c_0 q_n + H_n ],     H_n = sum_{k=1}^{n-1} c_k q_{n-k},
+
+and a strategy decides how ``H_n`` is evaluated.  All three use the same per-neuron
+arrays, so the engine has one code path (:func:`history` and :func:`push`):
+
+* :class:`FullMemory`: every increment is kept (a ring of ``W >= n_steps`` rows, so it never
+  wraps): the exact sum, O(n) work per step and neuron.
+* :class:`ShortMemory`: only the last ``L`` increments (Podlubny's short-memory principle):
+  O(L) per step.  Dropping ``k > L`` changes ``H_n`` by ``sum_{k>L} c_k q_{n-k}``; as
+  ``c_k`` is positive and decreasing (GL, L1), Abel summation bounds it by
+  ``c_{L+1} |v_{n-L-1} - v_0| + ...`` i.e. ``<= c_{L+1} * TV`` with TV the total variation
+  of ``v`` before ``t_{n-L}``; with ``c_k ~ k^(-a) / Γ(1-a)`` the error on ``D^a v`` is
+  about ``M (L h)^(-a) / Γ(1-a)`` (``M`` a bound on the variation): it decays only like
+  ``L^(-a)``.  The measured error is in ``validation/``.
+* :class:`SOE`: the tail ``k > k0`` of the kernel is a sum of exponentials
+  ``c_k ≈ sum_j β_j λ_j^k`` (:func:`fracsim.fractional.soe.soe_kernel`), so the whole past
+  lives in ``K`` numbers per neuron, ``U_j = sum_{k > W} λ_j^k q_{n-k}``, updated in O(K)
+  by ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}`` after ``q_n`` is known; the last ``W >= 1``
+  increments stay exact in a short ring (``W`` at least the fit's exact window ``k0``).
+
+Arrays of one population (``size`` neurons, ``G`` distinct orders, ring width ``W``,
+``K`` exponentials):
+
+* ``ring``  float64[size, W]  increments, ``q_m`` at column ``m % W``
+* ``coef``  float64[G, W + 1] ``c_0 .. c_W`` of each order group
+* ``lam``, ``beta``, ``mu``   float64[G, K]  ``λ_j``, ``β_j``, ``λ_j^(W+1)``
+* ``soe``   float64[size, K]  the states ``U_j``
+* ``first`` int64[size]       step from which the neuron's history counts (0, or the
+  step after a "restart" reset)
+* ``group`` int64[size]       order group of the neuron
+* ``ha``    float64[G]        ``h^a``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .._validate import positive_int
+
+
+@dataclass(frozen=True)
+class FullMemory:
+    """The exact history sum over every past step (O(n) per step and neuron)."""
+
+    kind = "full"
+
+
+@dataclass(frozen=True)
+class ShortMemory:
+    """The history truncated to the last ``steps`` steps (short-memory principle)."""
+
+    steps: int
+    """number of past steps kept, >= 1"""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", positive_int("ShortMemory.steps", self.steps))
+
+    kind = "short"
+
+
+@dataclass(frozen=True)
+class SOE:
+    """The kernel tail approximated by a sum of exponentials with relative error ``tol``."""
+
+    tol: float = 1e-9
+    """relative accuracy of the kernel approximation, in (0, 0.1)"""
+
+    def __post_init__(self) -> None:
+        tol = self.tol
+        if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating):
+            raise TypeError(f"SOE.tol must be a number in (0, 0.1), got {tol!r}")
+        if not 0.0 < float(tol) < 0.1:
+            raise ValueError(f"SOE.tol must be in (0, 0.1), got {tol!r}")
+        object.__setattr__(self, "tol", float(tol))
+
+    kind = "soe"
+
+
+Memory = FullMemory | ShortMemory | SOE
+
+
+def check_memory(memory) -> Memory:
+    """Validate a ``memory=`` argument."""
+    if isinstance(memory, FullMemory | ShortMemory | SOE):
+        return memory
+    raise TypeError(
+        "memory must be fs.FullMemory(), fs.ShortMemory(steps=L) or fs.SOE(tol=...), "
+        f"got {memory!r}"
+    )
+
+
+@njit(inline="always", cache=True)
+def history(i, n, ring, coef, beta, soe, first, g):
+    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n`` (exact window + SOE)."""
+    w = ring.shape[1]
+    m = min(n - first[i], w)
+    h = 0.0
+    for k in range(1, m + 1):
+        h += coef[g, k] * ring[i, (n - k) % w]
+    for j in range(soe.shape[1]):
+        h += beta[g, j] * soe[i, j]
+    return h
+
+
+@njit(inline="always", cache=True)
+def push(i, n, q, ring, lam, mu, soe, first, g):
+    """Store ``q_n`` of neuron ``i`` and advance its exponential states: the increment
+    leaving the exact window, ``q_{n-W}``, enters ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``."""
+    w = ring.shape[1]
+    slot = n % w
+    old = ring[i, slot] if n - w >= first[i] else 0.0
+    ring[i, slot] = q
+    for j in range(soe.shape[1]):
+        soe[i, j] = lam[g, j] * soe[i, j] + mu[g, j] * old
+
+
+@njit(cache=True)
+def clear(i, n, ring, soe, first):
+    """Forget the history of neuron ``i``: it restarts at step ``n + 1``."""
+    first[i] = n + 1
+    for j in range(soe.shape[1]):
+        soe[i, j] = 0.0
+
+
+@dataclass
+class FractionalArrays:
+    """The memory arrays of one fractional population (see the module docstring)."""
+
+    ring: np.ndarray
+    coef: np.ndarray
+    lam: np.ndarray
+    beta: np.ndarray
+    mu: np.ndarray
+    soe: np.ndarray
+    first: np.ndarray
+    group: np.ndarray
+    ha: np.ndarray
+    horizon: int  # steps up to which the strategy is exact / within tol
+
+    def as_args(self) -> tuple:
+        """In the order of :data:`fracsim.fractional.stepper.ARRAYS`."""
+        return (self.ring, self.coef, self.lam, self.beta, self.mu, self.soe, self.first,
+                self.group, self.ha)
+
+
+def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
+                 n_steps: int) -> FractionalArrays:
+    """Memory arrays for neurons of orders ``alpha`` (float64[size]) run for ``n_steps``."""
+    from .weights import kernel
+
+    size = alpha.shape[0]
+    orders, group = np.unique(alpha, return_inverse=True)
+    n_steps = max(int(n_steps), 1)
+    fits = []
+    if memory.kind == "full":
+        width = n_steps
+    elif memory.kind == "short":
+        width = memory.steps
+    else:
+        from .soe import soe_kernel
+
+        fits = [soe_kernel(scheme, float(a), n_steps + 1, memory.tol) for a in orders]
+        width = max([1] + [f.exact.shape[0] for f in fits])
+    coef = np.stack([kernel(scheme, float(a), width + 1) for a in orders])
+    n_exp = max([0] + [f.decay.shape[0] for f in fits])
+    lam = np.zeros((orders.shape[0], n_exp))
+    beta = np.zeros_like(lam)
+    for g, f in enumerate(fits):
+        kk = f.decay.shape[0]
+        lam[g, :kk] = f.decay
+        beta[g, :kk] = f.weight
+    return FractionalArrays(
+        ring=np.zeros((size, width)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
+        soe=np.zeros((size, n_exp)), first=np.zeros(size, dtype=np.int64),
+        group=group.astype(np.int64), ha=dt ** orders, horizon=n_steps,
+    )
+
+
+def extend_full(arr: FractionalArrays, scheme: str, orders: np.ndarray,
+                n_total: int) -> FractionalArrays:
+    """Grow a full memory so that it holds ``n_total`` steps (for a continued run)."""
+    from .weights import kernel
+
+    width = arr.ring.shape[1]
+    if n_total <= width:
+        return arr
+    ring = np.zeros((arr.ring.shape[0], n_total))
+    ring[:, :width] = arr.ring  # full memory never wraps: column m holds q_m
+    coef = np.stack([kernel(scheme, float(a), n_total + 1) for a in orders])
+    arr.ring, arr.coef, arr.horizon = ring, coef, n_total
+    return arr

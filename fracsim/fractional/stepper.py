@@ -1,0 +1,86 @@
+r"""Source lines of the fractional membrane step, spliced into the generated event loop.
+
+For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the model's
+``rhs``), engine step ``n`` computes the increment ``q_n = v_{n+1} - v_n`` from
+
+    c_0 q_n + H_n = h^a F                                     (see :mod:`.memory`)
+
+* ``"gl"`` (Grünwald–Letnikov, order 1): explicit, ``F`` at ``v_n``.  At ``a = 1`` this
+  is forward Euler.
+* ``"l1"`` (L1, order ``2 - a`` for smooth solutions): implicit, ``F`` at ``v_{n+1}``,
+  solved by two Newton steps from the explicit value (exact in one for linear ``F``).
+  At ``a = 1`` this is backward Euler.
+
+The model's other state variables (``u``, ``w``) advance with their integer-order rule
+(``aux``).  While refractory the increment is zero (``v`` is held).  On a spike the reset
+semantics of the model apply:
+
+* ``"jump"``: ``v`` is set to the reset value and the jump ``v_reset - v_n`` is the step's
+  increment: it stays in the Caputo history (Teka et al. 2014; pycaputo).
+* ``"subtract"``: ``v <- v - (v_th - v_reset)``, keeping the overshoot (the soft reset of
+  spikeDE/snnTorch); the subtraction is the step's increment and stays in the history.
+* ``"restart"``: ``v`` is set to the reset value and the history is cleared: the neuron
+  restarts as if ``t`` were its initial time.
+"""
+
+from __future__ import annotations
+
+SCHEMES = ("gl", "l1")
+RESETS = ("jump", "subtract", "restart")
+NEWTON_STEPS = 2
+
+#: per-population arrays of a fractional population, in the loop's argument order
+ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha")
+
+
+def imports(k: int, module: str) -> list[str]:
+    """Imports the fractional step of population ``k`` needs."""
+    return [
+        f"from {module} import rhs as rhs{k}, aux as aux{k}, on_spike as on_spike{k}, "
+        f"THRESHOLD_ROW as THR{k}, REFRACTORY_ROW as REF{k}",
+        "from fracsim.fractional.memory import history, push, clear",
+        "from fracsim.models.base import param",
+    ]
+
+
+def step_lines(k: int, scheme: str, reset: str) -> list[str]:
+    """Lines advancing neuron ``i`` of population ``k`` with drive ``d``; they set ``rr``,
+    ``s`` and ``ok`` like a model's integer-order ``neuron`` function."""
+    mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
+    lines = [
+        f"gi = fgrp{k}[i]",
+        f"v0 = x{k}[0, i]",
+        f"hist = history(i, n, {mem}, gi)",
+        f"ha = fha{k}[gi]",
+        f"c0 = fcoef{k}[gi, 0]",
+        f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
+        "dv = (ha * f - hist) / c0",
+    ]
+    if scheme == "l1":
+        lines += [f"for _it in range({NEWTON_STEPS}):",
+                  f"    f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
+                  "    dv -= (c0 * dv - ha * f + hist) / (c0 - ha * df)"]
+    lines += [
+        f"r = r{k}[i]",
+        "dv = dv if r <= 0.0 else 0.0",
+        "v = v0 + dv",
+        f"aux{k}(x{k}, par{k}, i, v0, v, d, dt)",
+        f"s = v >= param(par{k}, THR{k}, i)",
+        "ok = abs(v) < np.inf",
+        "rr = max(r - 1.0, 0.0)",
+        "if s:",
+        f"    vr = on_spike{k}(x{k}, par{k}, i)",
+        f"    rr = param(par{k}, REF{k}, i)",
+    ]
+    if reset == "subtract":
+        lines.append(f"    v = v - (param(par{k}, THR{k}, i) - vr)")
+    else:
+        lines.append("    v = vr")
+    lines.append(f"x{k}[0, i] = v")
+    push_call = f"push(i, n, v - v0, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    if reset == "restart":
+        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
+                  "    " + push_call]
+    else:
+        lines.append(push_call)
+    return lines
