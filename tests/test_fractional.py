@@ -1,0 +1,206 @@
+"""Fractional membranes in the engine: order-1 reduction, convergence, memory strategies,
+reset semantics, per-neuron orders and argument checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import gamma
+
+import fracsim as fs
+
+V_REST, TAU, DRIVE = -65.0, 10.0, 10.0  # LIF: v_inf = -55 mV, below a far threshold
+
+
+def lif_trace(alpha, dt, t_stop, scheme, memory, **kw):
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=kw.pop("v_th", 100.0), alpha=alpha, **kw)
+    res = fs.simulate(m, t_stop, dt=dt, current=DRIVE, scheme=scheme, memory=memory,
+                      v0=V_REST)
+    return res.t, res.state["v"][:, 0]
+
+
+def ml_series(z: float, a: float) -> float:
+    """E_a(z) by its Taylor series (|z| < 2 here, 80 terms are ample)."""
+    k = np.arange(80)
+    return float(np.sum(z ** k / gamma(a * k + 1)))
+
+
+def lif_exact(t: float, a: float) -> float:
+    v_inf = V_REST + DRIVE
+    return v_inf + (V_REST - v_inf) * ml_series(-(t ** a) / TAU, a)
+
+
+@pytest.mark.parametrize("scheme", ["gl", "l1"])
+def test_order_one_reduces_to_euler(scheme):
+    """alpha = 1 through the fractional path: GL is forward Euler, L1 backward Euler."""
+    dt = 0.1
+    _, v = lif_trace(1.0, dt, 50.0, scheme, fs.FullMemory())
+    ref = np.empty_like(v)
+    ref[0] = V_REST
+    for k in range(1, v.shape[0]):
+        if scheme == "gl":
+            ref[k] = ref[k - 1] + dt * (V_REST - ref[k - 1] + DRIVE) / TAU
+        else:
+            ref[k] = (ref[k - 1] + dt * (V_REST + DRIVE) / TAU) / (1 + dt / TAU)
+    np.testing.assert_allclose(v, ref, rtol=0, atol=1e-12)
+
+
+def test_gl_order_one_izhikevich_equals_the_integer_kernel():
+    """Izhikevich's integer scheme is forward Euler (v first, u with the new v): the GL
+    path at alpha = 1 must reproduce it spike for spike."""
+    model, spec = fs.Izhikevich.pattern("tonic_bursting")
+    cur = fs.step_current([spec["onset"]], [spec["amplitude"]])
+    kw = dict(t_stop=spec["t_stop"], dt=spec["dt"], current=cur, v0=spec["v0"])
+    native = fs.simulate(model, **kw)
+    frac = fs.simulate(model, scheme="gl", memory=fs.FullMemory(), **kw)
+    assert native.spikes.times.size > 5
+    np.testing.assert_array_equal(frac.spikes.times, native.spikes.times)
+    np.testing.assert_allclose(frac.state["v"], native.state["v"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("scheme", ["gl", "l1"])
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.7, 0.9])
+def test_order_on_the_mittag_leffler_problem(scheme, alpha):
+    """At a fixed t > 0 the Mittag-Leffler solution is not smooth at 0, and both schemes
+    converge with order 1 on a uniform grid (NUMERICS.md; Stynes et al. 2017)."""
+    t_end, errs = 10.0, []
+    dts = [0.1, 0.05, 0.025]
+    for dt in dts:
+        t, v = lif_trace(alpha, dt, t_end + dt, scheme, fs.FullMemory())
+        errs.append(abs(v[-1] - lif_exact(t[-1], alpha)))
+    orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(orders - 1.0) <= 0.15), (errs, orders)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.8])
+def test_l1_order_two_minus_alpha_on_a_smooth_solution(alpha):
+    """Manufactured ``v = v_rest + t^2``: ``R I(t) = tau 2 t^(2-a) / Γ(3-a) + t^2``.
+    The engine holds the input of step n at its value at t_n; the implicit L1 step
+    evaluates F at t_{n+1}, so the input is given one step ahead."""
+    t_end, errs = 2.0, []
+    dts = [0.02, 0.01, 0.005]
+    for dt in dts:
+        def drive(t, dt=dt):
+            s = t + dt
+            return TAU * 2 * s ** (2 - alpha) / gamma(3 - alpha) + s ** 2
+
+        m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=100.0, alpha=alpha)
+        res = fs.simulate(m, t_end + dt, dt=dt, current=drive, scheme="l1",
+                          memory=fs.FullMemory(), v0=V_REST)
+        t, v = res.t, res.state["v"][:, 0]
+        errs.append(abs(v[-1] - (V_REST + t[-1] ** 2)))
+    orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(orders - (2 - alpha)) <= 0.15), (errs, orders)
+
+
+def test_short_memory_error_decreases_with_length():
+    """Truncating the history to L steps: the error against the full sum falls with L,
+    roughly like L^(-alpha) (the bound in fracsim.fractional.memory)."""
+    alpha, dt = 0.6, 0.1
+    _, full = lif_trace(alpha, dt, 100.0, "l1", fs.FullMemory())
+    errs = []
+    for steps in (10, 40, 160, 640):
+        _, v = lif_trace(alpha, dt, 100.0, "l1", fs.ShortMemory(steps=steps))
+        errs.append(np.max(np.abs(v - full)))
+    assert all(b < a for a, b in zip(errs, errs[1:], strict=False)), errs
+    slope = np.polyfit(np.log([10, 40, 160, 640]), np.log(errs), 1)[0]
+    assert -1.5 < slope < -0.3, (errs, slope)
+    _, v = lif_trace(alpha, dt, 100.0, "l1", fs.ShortMemory(steps=1000))
+    np.testing.assert_array_equal(v, full)  # L >= steps: the exact sum
+
+
+def spiking_lif(alpha, reset, n=1, **kw):
+    return fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, v_reset=-65.0, alpha=alpha,
+                  reset=reset, **kw)
+
+
+def test_restart_reset_is_a_fresh_start():
+    """With "restart" the trajectory after a spike is that of a new neuron started at
+    v_reset at the spike time (history cleared)."""
+    alpha, dt, cur = 0.7, 0.05, 40.0
+    r = fs.simulate(spiking_lif(alpha, "restart"), 60.0, dt=dt, current=cur,
+                    memory=fs.FullMemory(), v0=V_REST)
+    spikes = r.spikes.times
+    assert spikes.size >= 3
+    isis = np.diff(spikes)
+    np.testing.assert_allclose(isis, isis[0], atol=1e-9)  # every interval identical
+    assert abs(spikes[0] - isis[0]) < 1e-9  # ... and equal to the first passage from rest
+
+
+def test_jump_reset_keeps_the_history():
+    """With "jump" the reset stays in the memory: intervals are not all equal to the
+    first passage (the past keeps acting), unlike "restart"; at alpha = 1 both agree."""
+    dt, cur = 0.05, 40.0
+    kw = dict(t_stop=60.0, dt=dt, current=cur, memory=fs.FullMemory(), v0=V_REST)
+    jump = fs.simulate(spiking_lif(0.7, "jump"), **kw).spikes.times
+    restart = fs.simulate(spiking_lif(0.7, "restart"), **kw).spikes.times
+    assert jump[0] == restart[0]  # identical until the first reset
+    assert np.max(np.abs(np.diff(jump) - np.diff(restart)[0])) > 10 * dt
+    j1 = fs.simulate(spiking_lif(1.0, "jump"), **kw).spikes.times
+    r1 = fs.simulate(spiking_lif(1.0, "restart"), **kw).spikes.times
+    np.testing.assert_array_equal(j1, r1)
+
+
+def test_subtract_reset_keeps_the_overshoot():
+    """At alpha = 1 (GL = forward Euler) "subtract" sets v to v - (v_th - v_reset)."""
+    dt, cur = 0.5, 40.0
+    m = spiking_lif(1.0, "subtract")
+    r = fs.simulate(m, 30.0, dt=dt, current=cur, scheme="gl", memory=fs.FullMemory(),
+                    v0=V_REST)
+    v = r.state["v"][:, 0]
+    k = int(round(r.spikes.times[0] / dt))  # first sample after the spike
+    before = v[k - 1] + dt * (V_REST - v[k - 1] + cur) / TAU  # the crossing value
+    assert before >= -50.0
+    assert v[k] == pytest.approx(before - 15.0, abs=1e-12)
+    assert v[k] > -65.0  # the overshoot is kept
+
+
+def test_per_neuron_orders_match_separate_runs():
+    alphas = np.array([0.4, 0.9, 0.4, 1.0])
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=alphas)
+    both = fs.simulate(m, 50.0, dt=0.1, current=20.0, n=4, memory=fs.FullMemory())
+    for i, a in enumerate(alphas):
+        one = fs.simulate(fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=a), 50.0, dt=0.1,
+                          current=20.0, memory=fs.FullMemory())
+        np.testing.assert_array_equal(both.state["v"][:, i], one.state["v"][:, 0])
+
+
+def test_full_memory_continues_across_runs():
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=0.6)
+    whole = fs.simulate(m, 40.0, dt=0.1, current=20.0, memory=fs.FullMemory())
+    net = fs.Network(dt=0.1, seed=0)
+    pop = net.population(m, 1, current=20.0, memory=fs.FullMemory())
+    a = net.run(15.0, record={"spikes": pop, "v": pop})
+    b = net.run(25.0, record={"spikes": pop, "v": pop})
+    np.testing.assert_array_equal(np.concatenate([a.state["v"], b.state["v"]]),
+                                  whole.state["v"])
+
+
+def test_fractional_run_is_bit_reproducible():
+    m = fs.Izhikevich(alpha=0.8)
+    runs = [fs.simulate(m, 100.0, dt=0.1, current=10.0, memory=fs.FullMemory(), n=3)
+            for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].state["v"], runs[1].state["v"])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(alpha=0.0), "alpha"), (dict(alpha=1.5), "alpha"), (dict(alpha=np.nan), "alpha"),
+    (dict(reset="soft"), "reset"),
+])
+def test_bad_model_orders_and_resets_are_named(bad, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        fs.LIF(**bad)
+
+
+def test_bad_scheme_and_memory_are_named():
+    with pytest.raises(ValueError, match="scheme"):
+        fs.Network(dt=0.1, scheme="euler")
+    with pytest.raises(ValueError, match="ShortMemory.steps"):
+        fs.ShortMemory(steps=0)
+    with pytest.raises(TypeError, match="ShortMemory.steps"):
+        fs.ShortMemory(steps=2.5)
+    for tol in (0.0, -1e-6, 0.5):
+        with pytest.raises(ValueError, match="SOE.tol"):
+            fs.SOE(tol=tol)
+    with pytest.raises(TypeError, match="memory"):
+        fs.simulate(fs.LIF(alpha=0.5), 1.0, memory="full")
