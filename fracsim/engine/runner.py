@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validate import positive_float, positive_int
 from ..errors import NonFiniteStateError
-from ..fractional.memory import extend_full
+from ..fractional.memory import extend
 from ..inputs import evaluate
 from ..result import Result, SpikeTrains
 from .build import compile_network
@@ -195,14 +195,13 @@ def _prepare_memory(net, pop, lay, n_total: int) -> None:
     """Make a fractional memory hold a run that ends at step ``n_total``."""
     if n_total <= lay.frac.horizon:
         return
-    if pop.memory.kind == "full":
-        extend_full(lay.frac, net.scheme, np.unique(pop.model.value("alpha", pop.n)), n_total)
-    elif pop.memory.kind == "soe":
+    if pop.memory.kind == "soe":
         warnings.warn(
             f"{pop.name}: the SOE memory was fitted for {lay.frac.horizon} steps; beyond that "
             f"(this run ends at step {n_total}) its kernel error is not checked",
             RuntimeWarning, stacklevel=4)
-        lay.frac.horizon = n_total
+    extend(lay.frac, net.scheme, pop.memory, np.unique(pop.model.value("alpha", pop.n)),
+           n_total)
 
 
 def _cols(states, j) -> slice:

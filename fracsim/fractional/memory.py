@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from scipy.special import gamma
 
 from .._validate import positive_int
 
@@ -143,12 +144,15 @@ class FractionalArrays:
     first: np.ndarray
     group: np.ndarray
     ha: np.ndarray
+    base: np.ndarray  # pi_trap: v at the origin plus the jumps since (float64[size])
+    f0: np.ndarray  # pi_trap: F at the origin (float64[size])
+    a0: np.ndarray  # pi_trap: weight a0_m of F_0, m = 0..horizon + 1 (float64[G, .])
     horizon: int  # steps up to which the strategy is exact / within tol
 
     def as_args(self) -> tuple:
         """In the order of :data:`fracsim.fractional.stepper.ARRAYS`."""
         return (self.ring, self.coef, self.lam, self.beta, self.mu, self.soe, self.first,
-                self.group, self.ha)
+                self.group, self.ha, self.base, self.f0, self.a0)
 
 
 def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
@@ -177,23 +181,43 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
         kk = f.decay.shape[0]
         lam[g, :kk] = f.decay
         beta[g, :kk] = f.weight
+    if scheme == "pi_trap":
+        ha = dt ** orders / gamma(orders + 2.0)
+        a0 = _first_weights(orders, n_steps)
+    else:
+        ha = dt ** orders
+        a0 = np.zeros((orders.shape[0], 1))
     return FractionalArrays(
         ring=np.zeros((size, width)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
         soe=np.zeros((size, n_exp)), first=np.zeros(size, dtype=np.int64),
-        group=group.astype(np.int64), ha=dt ** orders, horizon=n_steps,
+        group=group.astype(np.int64), ha=ha, base=np.zeros(size), f0=np.zeros(size), a0=a0,
+        horizon=n_steps,
     )
 
 
-def extend_full(arr: FractionalArrays, scheme: str, orders: np.ndarray,
-                n_total: int) -> FractionalArrays:
-    """Grow a full memory so that it holds ``n_total`` steps (for a continued run)."""
+def _first_weights(orders: np.ndarray, n_steps: int) -> np.ndarray:
+    """``a0_m`` of each order for ``m = 0 .. n_steps + 1`` (``m = 0`` unused)."""
+    from .weights import pi_trapezoid_first
+
+    m = np.arange(1, n_steps + 2)
+    return np.stack([np.concatenate([[0.0], pi_trapezoid_first(float(a), m)])
+                     for a in orders])
+
+
+def extend(arr: FractionalArrays, scheme: str, memory: Memory, orders: np.ndarray,
+           n_total: int) -> None:
+    """Make ``arr`` hold a run that ends at step ``n_total`` (a continued run): a full
+    memory grows its ring and kernel, the product-trapezoidal ``a0`` table grows."""
     from .weights import kernel
 
+    if n_total <= arr.horizon:
+        return
     width = arr.ring.shape[1]
-    if n_total <= width:
-        return arr
-    ring = np.zeros((arr.ring.shape[0], n_total))
-    ring[:, :width] = arr.ring  # full memory never wraps: column m holds q_m
-    coef = np.stack([kernel(scheme, float(a), n_total + 1) for a in orders])
-    arr.ring, arr.coef, arr.horizon = ring, coef, n_total
-    return arr
+    if memory.kind == "full" and n_total > width:
+        ring = np.zeros((arr.ring.shape[0], n_total))
+        ring[:, :width] = arr.ring  # full memory never wraps: column m holds q_m
+        arr.ring = ring
+        arr.coef = np.stack([kernel(scheme, float(a), n_total + 1) for a in orders])
+    if scheme == "pi_trap":
+        arr.a0 = _first_weights(orders, n_total)
+    arr.horizon = n_total

@@ -1,15 +1,25 @@
 r"""Source lines of the fractional membrane step, spliced into the generated event loop.
 
 For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the model's
-``rhs``), engine step ``n`` computes the increment ``q_n = v_{n+1} - v_n`` from
-
-    c_0 q_n + H_n = h^a F                                     (see :mod:`.memory`)
+``rhs``), engine step ``n`` advances ``v_n -> v_{n+1}``.  Increment schemes compute
+``q_n = v_{n+1} - v_n`` from ``c_0 q_n + H_n = h^a F`` (``H_n``: see :mod:`.memory`):
 
 * ``"gl"`` (Grünwald–Letnikov, order 1): explicit, ``F`` at ``v_n``.  At ``a = 1`` this
   is forward Euler.
 * ``"l1"`` (L1, order ``2 - a`` for smooth solutions): implicit, ``F`` at ``v_{n+1}``,
   solved by two Newton steps from the explicit value (exact in one for linear ``F``).
   At ``a = 1`` this is backward Euler.
+
+The product-integration scheme works on the Volterra form
+``v(t) = v_0 + J + 1/Γ(a) ∫_0^t (t-s)^(a-1) F(s) ds`` (``J``: the jumps of resets and
+refractory holds, which a Caputo derivative sees as steps of ``v``):
+
+* ``"pi_trap"`` (implicit product trapezoidal rule, Garrappa's PI_IT; order 2 for smooth
+  solutions, ``1 + a`` in general): with ``F`` piecewise linear and ``m = n + 1`` steps since
+  the origin, ``v_{n+1} = base + h^a/Γ(a+2) [a0_m F_0 + t_0 F_{n+1} + sum_{k>=1} t_k F_{n+1-k}]``
+  (weights in :mod:`.weights`), ``F_{n+1}`` by two Newton steps.  The history sequence is
+  ``F_m`` itself (evaluated after the step, with the post-reset state).  At ``a = 1`` it is
+  the trapezoidal rule.
 
 The model's other state variables (``u``, ``w``) advance with their integer-order rule
 (``aux``).  While refractory the increment is zero (``v`` is held).  On a spike the reset
@@ -25,12 +35,13 @@ semantics of the model apply:
 
 from __future__ import annotations
 
-SCHEMES = ("gl", "l1")
+SCHEMES = ("gl", "l1", "pi_trap")
 RESETS = ("jump", "subtract", "restart")
 NEWTON_STEPS = 2
 
 #: per-population arrays of a fractional population, in the loop's argument order
-ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha")
+ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
+          "fbase", "ff0", "fa0")
 
 
 def imports(k: int, module: str) -> list[str]:
@@ -46,6 +57,8 @@ def imports(k: int, module: str) -> list[str]:
 def step_lines(k: int, scheme: str, reset: str) -> list[str]:
     """Lines advancing neuron ``i`` of population ``k`` with drive ``d``; they set ``rr``,
     ``s`` and ``ok`` like a model's integer-order ``neuron`` function."""
+    if scheme == "pi_trap":
+        return _volterra_lines(k, reset)
     mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
     lines = [
         f"gi = fgrp{k}[i]",
@@ -64,6 +77,20 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
         f"r = r{k}[i]",
         "dv = dv if r <= 0.0 else 0.0",
         "v = v0 + dv",
+    ] + _spike_lines(k, reset)
+    lines.append(f"x{k}[0, i] = v")
+    push_call = f"push(i, n, v - v0, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    if reset == "restart":
+        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
+                  "    " + push_call]
+    else:
+        lines.append(push_call)
+    return lines
+
+
+def _spike_lines(k: int, reset: str) -> list[str]:
+    """Advance the other variables, detect a spike at ``v`` and apply the reset to ``v``."""
+    lines = [
         f"aux{k}(x{k}, par{k}, i, v0, v, d, dt)",
         f"s = v >= param(par{k}, THR{k}, i)",
         "ok = abs(v) < np.inf",
@@ -76,8 +103,37 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
         lines.append(f"    v = v - (param(par{k}, THR{k}, i) - vr)")
     else:
         lines.append("    v = vr")
-    lines.append(f"x{k}[0, i] = v")
-    push_call = f"push(i, n, v - v0, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    return lines
+
+
+def _volterra_lines(k: int, reset: str) -> list[str]:
+    """The implicit product-trapezoidal step (see the module docstring)."""
+    mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
+    lines = [
+        f"gi = fgrp{k}[i]",
+        f"v0 = x{k}[0, i]",
+        f"m = n + 1 - ffirst{k}[i]",
+        "if m == 1:  # the neuron's origin (start, or the step after a restart)",
+        f"    fbase{k}[i] = v0",
+        f"    ff0{k}[i] = rhs{k}(v0, x{k}, par{k}, i, d)[0]",
+        f"hist = history(i, n, {mem}, gi)",
+        f"kk = fha{k}[gi]",
+        f"c0 = fcoef{k}[gi, 0]",
+        f"rest = fbase{k}[i] + kk * (fa0{k}[gi, min(m, fa0{k}.shape[1] - 1)] * ff0{k}[i] + hist)",
+        f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
+        "v = rest + kk * c0 * f",
+        f"for _it in range({NEWTON_STEPS}):",
+        f"    f, df = rhs{k}(v, x{k}, par{k}, i, d)",
+        "    v -= (v - rest - kk * c0 * f) / (1.0 - kk * c0 * df)",
+        f"r = r{k}[i]",
+        "v_int = v",
+        "v = v if r <= 0.0 else v0",
+    ] + _spike_lines(k, reset) + [
+        f"fbase{k}[i] += v - v_int  # hold and reset enter as jumps",
+        f"x{k}[0, i] = v",
+    ]
+    push_call = (f"push(i, n, rhs{k}(v, x{k}, par{k}, i, d)[0], fring{k}, flam{k}, fmu{k}, "
+                 f"fsoe{k}, ffirst{k}, gi)")
     if reset == "restart":
         lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
                   "    " + push_call]
