@@ -19,7 +19,9 @@ refractory holds, which a Caputo derivative sees as steps of ``v``):
   the origin, ``v_{n+1} = base + h^a/Γ(a+2) [a0_m F_0 + t_0 F_{n+1} + sum_{k>=1} t_k F_{n+1-k}]``
   (weights in :mod:`.weights`), ``F_{n+1}`` by two Newton steps.  The history sequence is
   ``F_m`` itself (evaluated after the step, with the post-reset state).  At ``a = 1`` it is
-  the trapezoidal rule.
+  the trapezoidal rule.  ``F`` is discontinuous at a reset and is interpolated through
+  its post-reset value on both sides of the spike step, an O(h) error per spike (of the
+  order of the spike-time quantisation, which every scheme here has); "restart" has none.
 
 The model's other state variables (``u``, ``w``) advance with their integer-order rule
 (``aux``).  While refractory the increment is zero (``v`` is held).  On a spike the reset
