@@ -47,7 +47,7 @@ class Compiled:
     n: int
     pops: list[PopLayout]
     buf: np.ndarray
-    refr: np.ndarray
+    until: np.ndarray  # float64[n]: refractory while the step index is below this
     syn_addr: np.ndarray
     syn_w: np.ndarray
     seg_lo: np.ndarray
@@ -187,7 +187,7 @@ def compile_network(net, n_steps: int) -> Compiled:
     poisson_init(p_next, p_lam, rng, 0)
 
     return Compiled(
-        dt=dt, n=n_total, pops=layouts, buf=buf, refr=np.zeros(n_total),
+        dt=dt, n=n_total, pops=layouts, buf=buf, until=np.zeros(n_total),
         syn_addr=addr.astype(np.int64), syn_w=w.astype(np.float64),
         seg_lo=seg_lo.astype(np.int64), seg_hi=seg_hi.astype(np.int64),
         seg_delay=seg_delay.astype(np.int64), src_seg=src_seg, ring=ring, ring_n=ring_n,

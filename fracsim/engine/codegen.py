@@ -43,9 +43,10 @@ def cache_dir() -> Path:
 def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> list[str]:
     """The fused per-neuron loop of population ``k``: drive assembly (constant +
     time-varying column + synaptic channels, each channel decaying after use) followed by
-    ``step_lines``, which advance neuron ``i`` with drive ``d`` and set ``rr`` (refractory
-    steps left), ``s`` (spiked) and ``ok`` (new state finite).  Two versions of the loop,
-    with and without a time-varying current, so that each one vectorises."""
+    ``step_lines``, which advance neuron ``i`` with drive ``d`` (``held``: refractory in
+    this step) and set ``s`` (spiked) and ``ok`` (new state finite).  A spike makes the
+    neuron refractory until step ``n + 1 + round(t_ref / dt)`` (exclusive).  Two versions
+    of the loop, with and without a time-varying current, so that each one vectorises."""
     chan = []
     for c, kind in enumerate(kinds):
         if kind == "exp":
@@ -53,8 +54,8 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> 
         else:
             chan.append(f"d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
         chan.append(f"g{k}[{c}, i] *= cdecay{k}[{c}]")
-    update = step_lines + [
-        f"r{k}[i] = rr",
+    update = [f"ui = r{k}[i]", "held = ui > nf"] + step_lines + [
+        f"r{k}[i] = nf + 1.0 + param(par{k}, REF{k}, i) if s else ui",
         f"sp{k}[i] = s",
         "cnt += s",
         f"bad = min(bad, size{k} if ok else i)",
@@ -88,9 +89,10 @@ def loop_source(signature: tuple) -> str:
         "import numpy as np",
         "from numba import njit",
         "from fracsim.engine.kernels import deliver, emit, poisson_events, record_state",
+        "from fracsim.models.base import param",
     ]
     args = [
-        "step_lo", "step_hi", "dt", "step_base", "buf", "refr", "spiked",
+        "step_lo", "step_hi", "dt", "step_base", "buf", "until", "spiked",
         "syn_addr", "syn_w", "seg_lo", "seg_hi", "seg_delay", "src_seg", "ring", "ring_n",
         "pois_addr", "pois_w", "pois_lam", "pois_next", "rng",
         "rec_spk", "spk_step", "spk_id", "rec_addr", "rec_out", "rec_every", "rec_base",
@@ -99,9 +101,10 @@ def loop_source(signature: tuple) -> str:
     setup, body = [], []
     for k, (module, kinds, frac) in enumerate(signature):
         args += [f"par{k}", f"iconst{k}", f"icol{k}", f"itime{k}", f"cdecay{k}", f"cerev{k}"]
+        imports.append(f"from {module} import REFRACTORY_ROW as REF{k}")
         if frac is None:
             imports.append(f"from {module} import neuron as neuron{k}")
-            step = [f"rr, s, ok = neuron{k}(x{k}, par{k}, i, d, r{k}[i], dt)"]
+            step = [f"s, ok = neuron{k}(x{k}, par{k}, i, d, held, dt)"]
         else:
             imports += [ln for ln in stepper.imports(k, module) if ln not in imports]
             args += [f"{name}{k}" for name in stepper.ARRAYS]
@@ -111,7 +114,7 @@ def loop_source(signature: tuple) -> str:
             f"    size{k} = offsets[{k}, 1]",
             f"    x{k} = buf[offsets[{k}, 2]:offsets[{k}, 2] + offsets[{k}, 3] * size{k}]"
             f".reshape((offsets[{k}, 3], size{k}))",
-            f"    r{k} = refr[first{k}:first{k} + size{k}]",
+            f"    r{k} = until[first{k}:first{k} + size{k}]",
             f"    sp{k} = spiked[:size{k}]",
         ]
         if kinds:
@@ -125,7 +128,7 @@ def loop_source(signature: tuple) -> str:
         "",
         "@njit(cache=True, nogil=True)",
         f"def run_chunk({', '.join(args)}):",
-        "    n_total = refr.shape[0]",
+        "    n_total = until.shape[0]",
         "    has_syn = seg_lo.shape[0] > 0",
         "    has_pois = pois_lam.shape[0] > 0",
         "    has_rec = rec_addr.shape[0] > 0",
@@ -142,6 +145,7 @@ def loop_source(signature: tuple) -> str:
         "        if has_rec:",
         "            record_state(n, buf, rec_addr, rec_out, rec_every, rec_base)",
         "        row = n - step_base",
+        "        nf = float(n)",
     ]
     tail = ["    return step_hi, ring", ""]
     return "\n".join(

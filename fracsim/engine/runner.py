@@ -153,7 +153,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
             c0 = time.perf_counter()
             stop = min(end, n + chunk)
             reached, comp.ring = loop(
-                n, stop, net.dt, step0, comp.buf, comp.refr, spiked,
+                n, stop, net.dt, step0, comp.buf, comp.until, spiked,
                 comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
                 comp.src_seg, comp.ring, comp.ring_n, comp.pois_addr, comp.pois_w,
                 comp.pois_lam, comp.pois_next, comp.rng, rec_spk, spk_step, spk_id,

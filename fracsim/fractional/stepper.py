@@ -51,15 +51,14 @@ def imports(k: int, module: str) -> list[str]:
     """Imports the fractional step of population ``k`` needs."""
     return [
         f"from {module} import rhs as rhs{k}, aux as aux{k}, on_spike as on_spike{k}, "
-        f"THRESHOLD_ROW as THR{k}, REFRACTORY_ROW as REF{k}",
+        f"THRESHOLD_ROW as THR{k}",
         "from fracsim.fractional.memory import history, push, clear",
-        "from fracsim.models.base import param",
     ]
 
 
 def step_lines(k: int, scheme: str, reset: str) -> list[str]:
-    """Lines advancing neuron ``i`` of population ``k`` with drive ``d``; they set ``rr``,
-    ``s`` and ``ok`` like a model's integer-order ``neuron`` function."""
+    """Lines advancing neuron ``i`` of population ``k`` with drive ``d`` (``held``: in its
+    refractory period); they set ``s`` and ``ok`` like a model's ``neuron`` function."""
     if scheme == "pi_trap":
         return _volterra_lines(k, reset)
     mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
@@ -77,8 +76,7 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
                   f"    f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
                   "    dv -= (c0 * dv - ha * f + hist) / (c0 - ha * df)"]
     lines += [
-        f"r = r{k}[i]",
-        "dv = dv if r <= 0.0 else 0.0",
+        "dv = 0.0 if held else dv",
         "v = v0 + dv",
     ] + _spike_lines(k, reset)
     lines.append(f"x{k}[0, i] = v")
@@ -98,11 +96,9 @@ def _spike_lines(k: int, reset: str, before_reset: tuple[str, ...] = ()) -> list
         f"aux{k}(x{k}, par{k}, i, v0, v, d, dt)",
         f"s = v >= param(par{k}, THR{k}, i)",
         "ok = abs(v) < np.inf",
-        "rr = max(r - 1.0, 0.0)",
         "if s:",
         *("    " + ln for ln in before_reset),
         f"    vr = on_spike{k}(x{k}, par{k}, i)",
-        f"    rr = param(par{k}, REF{k}, i)",
     ]
     if reset == "subtract":
         lines.append(f"    v = v - (param(par{k}, THR{k}, i) - vr)")
@@ -130,9 +126,8 @@ def _volterra_lines(k: int, reset: str) -> list[str]:
         f"for _it in range({NEWTON_STEPS}):",
         f"    f, df = rhs{k}(v, x{k}, par{k}, i, d)",
         "    v -= (v - rest - kk * c0 * f) / (1.0 - kk * c0 * df)",
-        f"r = r{k}[i]",
         "v_int = v",
-        "v = v if r <= 0.0 else v0",
+        "v = v0 if held else v",
         "f_pre = 0.0",
     ] + _spike_lines(k, reset, (f"f_pre = rhs{k}(v, x{k}, par{k}, i, d)[0]",)) + [
         f"fbase{k}[i] += v - v_int  # hold and reset enter as jumps",

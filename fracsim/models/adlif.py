@@ -32,19 +32,19 @@ def _w_next(p, i, v, w):
 
 
 @njit(inline="always", cache=True)
-def neuron(x, p, i, d, r, dt):
-    """Integer-order step of neuron ``i``; returns (refr, spiked, finite)."""
+def neuron(x, p, i, d, held, dt):
+    """Integer-order step of neuron ``i``; returns (spiked, finite)."""
     v = x[0, i]
     w = x[1, i]
     w_new = _w_next(p, i, v, w)
     v_inf = param(p, _VREST, i) - w + d
     v = v_inf + (v - v_inf) * param(p, _DECAY, i)
-    v = v if r <= 0.0 else param(p, _VRESET, i)
+    v = param(p, _VRESET, i) if held else v
     s = v >= param(p, _VTH, i)
     x[0, i] = param(p, _VRESET, i) if s else v
     x[1, i] = w_new + param(p, _B, i) if s else w_new
     ok = abs(v) < np.inf and abs(w_new) < np.inf
-    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, ok
+    return s, ok
 
 
 @njit(inline="always", cache=True)

@@ -1,28 +1,31 @@
 """What every neuron model provides to the engine.
 
 A model is physics only: named parameters (scalars or per-neuron arrays, with units),
-named state variables (the membrane potential ``v`` first), the variables that may carry a
-fractional (Caputo) order, and a pure Numba step kernel on flat arrays.  The engine never
-looks inside a model; it calls ``model.kernel`` with the uniform signature
+named state variables (the membrane potential ``v`` first), and pure per-neuron Numba
+functions in its module, which the generated event loop inlines into one fused pass over
+the population (drive assembly and update together, so that LLVM vectorises it).  The
+engine never looks inside a model; it imports from ``model.kernel_module``:
 
-``kernel(x, p, drive, refr, spiked, dt) -> int``
+* ``neuron(x, p, i, d, held, dt) -> (spiked, finite)``: the integer-order step of neuron
+  ``i`` from ``t_n`` to ``t_{n+1}`` with the model's own integrator, state updated and reset
+  in place; ``finite`` is whether the new state (before any reset) is finite.
+* ``rhs(v, x, p, i, d) -> (F, dF/dv)``: the membrane right-hand side in the form
+  ``D^a v = F`` at membrane value ``v`` (for the fractional schemes of
+  :mod:`fracsim.fractional.stepper`).
+* ``aux(x, p, i, v_old, v_new, d, dt)``: advance the other state variables by one step.
+* ``on_spike(x, p, i) -> v_reset``: the spike-triggered update of the other variables.
+* ``THRESHOLD_ROW``, ``REFRACTORY_ROW``: rows of the packed parameters holding the spike
+  threshold (mV) and the refractory period in steps.
 
-* ``x``      float64[n_vars, n]  state, updated in place from t_n to t_{n+1}
-* ``p``      float64[n_rows, n]  packed parameters (``model.pack(n, dt)``), derived
-             quantities such as decay factors included so the hot loop does no ``exp``;
-             a tuple of n_rows floats when every neuron has the same parameters
-             (kernels read ``param(p, row, i)``, compiled to ``p[row]`` or ``p[row, i]``;
-             a tuple lives in registers, so the loop vectorises with no aliasing doubt)
-* ``drive``  float64[n]          total input of the step in the model's input units: the
-             external current times :meth:`NeuronModel.input_gain` (``R I`` in mV for
-             LIF-like models) plus the synaptic terms (already in those units)
-* ``refr``   float64[n]          remaining refractory steps (0 = free), updated in place
-* ``spiked`` bool[n]             output: True where the neuron spiked in this step
-* ``dt``     float               step (ms)
-
-It returns the number of spikes, or ``-(i + 1)`` with ``i`` the first neuron whose new state
-(before any reset) is not finite.  Kernels are written without branches in the neuron loop
-(selects instead of ``if``) so that Numba/LLVM vectorise them.
+Arguments: ``x`` float64[n_vars, n] the population's state; ``p`` its packed parameters
+(``model.pack(n, dt)``, float64[n_rows, n], derived quantities such as decay factors
+included so the hot loop does no ``exp``; a tuple of n_rows floats when every neuron has
+the same values: kernels read ``param(p, row, i)``, compiled to ``p[row]`` or
+``p[row, i]``); ``d`` the drive of the step in the model's input units (the external
+current times :meth:`NeuronModel.input_gain`, ``R I`` in mV for LIF-like models, plus the
+synaptic terms, already in those units); ``held`` whether the neuron is refractory in
+this step (``v`` held, inputs ignored); ``dt`` the step (ms).  Functions are written
+without branches (selects instead of ``if``) so that the loop vectorises.
 """
 
 from __future__ import annotations

@@ -25,21 +25,21 @@ REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)
-def neuron(x, p, i, d, r, dt):
-    """Integer-order Euler step of neuron ``i``; returns (refr, spiked, finite).
+def neuron(x, p, i, d, held, dt):
+    """Integer-order Euler step of neuron ``i``; returns (spiked, finite).
 
     While refractory (only if ``t_ref > 0``) ``v`` is frozen and ``u`` keeps evolving.
     """
     v0 = x[0, i]
     u = x[1, i]
     v = v0 + dt * (0.04 * v0 * v0 + 5.0 * v0 + 140.0 - u + d)
-    v = v if r <= 0.0 else v0
+    v = v0 if held else v
     u = u + dt * param(p, _A, i) * (param(p, _B, i) * v - u)
     s = v >= param(p, _VPEAK, i)
     x[0, i] = param(p, _C, i) if s else v
     x[1, i] = u + param(p, _D, i) if s else u
     ok = abs(v) < np.inf and abs(u) < np.inf
-    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, ok
+    return s, ok
 
 
 @njit(inline="always", cache=True)

@@ -25,14 +25,14 @@ REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)
-def neuron(x, p, i, d, r, dt):
-    """Integer-order step of neuron ``i`` (exponential Euler); returns (refr, spiked, finite)."""
+def neuron(x, p, i, d, held, dt):
+    """Integer-order step of neuron ``i`` (exponential Euler); returns (spiked, finite)."""
     v_inf = param(p, _VREST, i) + d
     v = v_inf + (x[0, i] - v_inf) * param(p, _DECAY, i)
-    v = v if r <= 0.0 else param(p, _VRESET, i)
+    v = param(p, _VRESET, i) if held else v
     s = v >= param(p, _VTH, i)
     x[0, i] = param(p, _VRESET, i) if s else v
-    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, abs(v) < np.inf
+    return s, abs(v) < np.inf
 
 
 @njit(inline="always", cache=True)

@@ -24,15 +24,15 @@ REFRACTORY_ROW = _REF
 
 
 @njit(inline="always", cache=True)
-def neuron(x, p, i, d, r, dt):
-    """Integer-order forward-Euler step of neuron ``i``; returns (refr, spiked, finite)."""
+def neuron(x, p, i, d, held, dt):
+    """Integer-order forward-Euler step of neuron ``i``; returns (spiked, finite)."""
     v = x[0, i]
     f = param(p, _K, i) * (v - param(p, _VREST, i)) * (v - param(p, _VC, i))
     v = v + param(p, _DT_TAU, i) * (f + d)
-    v = v if r <= 0.0 else param(p, _VRESET, i)
+    v = param(p, _VRESET, i) if held else v
     s = v >= param(p, _VPEAK, i)
     x[0, i] = param(p, _VRESET, i) if s else v
-    return (param(p, _REF, i) if s else max(r - 1.0, 0.0)), s, abs(v) < np.inf
+    return s, abs(v) < np.inf
 
 
 @njit(inline="always", cache=True)
