@@ -214,6 +214,13 @@ class Network:
         pop = Population(self, model, n, name, start, x0)
         if memory is None and model.is_fractional:
             memory = SOE(1e-9)
+        if (memory is not None and self.scheme == "pi_trap"
+                and model.reset in stepper.HISTORY_RESETS):
+            raise ValueError(
+                f"reset={model.reset!r} puts the reset jump into the increment history, "
+                "which the Volterra form of scheme='pi_trap' does not have; use "
+                "reset='shift' or 'restart' with it, or scheme='l1'/'gl'"
+            )
         pop.memory = memory
         self.populations.append(pop)
         if current is not None:

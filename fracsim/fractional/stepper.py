@@ -11,8 +11,8 @@ For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the mode
   At ``a = 1`` this is backward Euler.
 
 The product-integration scheme works on the Volterra form
-``v(t) = v_0 + J + 1/Γ(a) ∫_0^t (t-s)^(a-1) F(s) ds`` (``J``: the jumps of resets and
-refractory holds, which a Caputo derivative sees as steps of ``v``):
+``v(t) = v_0 + J(t) + 1/Γ(a) ∫_0^t (t-s)^(a-1) F(s) ds`` (``J``: the sum of the reset
+jumps and refractory holds, which this form keeps out of the derivative, see "shift"):
 
 * ``"pi_trap"`` (implicit product trapezoidal rule, Garrappa's PI_IT; order 2 for smooth
   solutions, ``1 + a`` in general): with ``F`` piecewise linear and ``m = n + 1`` steps since
@@ -25,21 +25,32 @@ refractory holds, which a Caputo derivative sees as steps of ``v``):
   ``a < 1`` the remaining error decays with the distance to the spike.
 
 The model's other state variables (``u``, ``w``) advance with their integer-order rule
-(``aux``).  While refractory the increment is zero (``v`` is held).  On a spike the reset
-semantics of the model apply:
+(``aux``).  While refractory ``v`` is held (zero increments; a base shift for "pi_trap").
+On a spike the model's reset semantics apply (all equal at ``a = 1``):
 
-* ``"jump"``: ``v`` is set to the reset value and the jump ``v_reset - v_n`` is the step's
-  increment: it stays in the Caputo history (Teka et al. 2014; pycaputo).
-* ``"subtract"``: ``v <- v - (v_th - v_reset)``, keeping the overshoot (the soft reset of
-  spikeDE/snnTorch); the subtraction is the step's increment and stays in the history.
-* ``"restart"``: ``v`` is set to the reset value and the history is cleared: the neuron
-  restarts as if ``t`` were its initial time.
+* ``"jump"`` (GL, L1): ``v`` is set to the reset value and the jump ``v_reset - v`` is the
+  step's increment: it stays in the Caputo history (Teka et al. 2014; pycaputo).  The
+  derivative then sees a step of ``v``, whose memory term ``J (t - t_s)^(-a) / Γ(1-a)``
+  pulls ``v`` back up: the recovery takes a fixed number of *steps* (``c_1/c_0`` of the jump
+  in the first), so for ``a < 1`` spike trains depend on ``dt`` and do not converge as
+  ``dt -> 0`` (measured in ``validation/``).  Use it to reproduce those papers at their
+  ``dt``; use "shift" or "restart" for results that converge in ``dt``.
+* ``"subtract"`` (GL, L1): ``v <- v - (v_th - v_reset)``, keeping the overshoot (the soft
+  reset of spikeDE/snnTorch), the subtraction in the history as for "jump".
+* ``"shift"`` (all schemes): ``v`` is set to the reset value but the derivative acts on
+  ``v`` minus its jumps, ``D^a (v - sum_s J_s H(t - t_s)) = F``: the memory of the past
+  dynamics is kept, the reset itself is not remembered as a change of ``v``.  Converges
+  as ``dt -> 0``.
+* ``"restart"`` (all schemes): ``v`` is set to the reset value and the history is
+  cleared: the neuron restarts as if the spike time were its initial time.
 """
 
 from __future__ import annotations
 
 SCHEMES = ("gl", "l1", "pi_trap")
-RESETS = ("jump", "subtract", "restart")
+RESETS = ("jump", "subtract", "shift", "restart")
+#: resets that put the jump into the increment history (not defined for "pi_trap")
+HISTORY_RESETS = ("jump", "subtract")
 NEWTON_STEPS = 2
 
 #: per-population arrays of a fractional population, in the loop's argument order
@@ -80,7 +91,9 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
         "v = v0 + dv",
     ] + _spike_lines(k, reset)
     lines.append(f"x{k}[0, i] = v")
-    push_call = f"push(i, n, v - v0, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    # "shift": the history records the increment before the reset, not the jump
+    q = "dv" if reset == "shift" else "v - v0"
+    push_call = f"push(i, n, {q}, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
     if reset == "restart":
         lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
                   "    " + push_call]

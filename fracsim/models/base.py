@@ -67,14 +67,21 @@ class Param:
 #: the Caputo order of the membrane derivative, a parameter of every model
 ALPHA = Param(1.0, "1", "Caputo order of the membrane derivative (1: ordinary ODE)", "order")
 #: what a spike does to a fractional membrane's memory (see fracsim.fractional.stepper)
-RESETS = ("jump", "subtract", "restart")
+RESETS = ("jump", "subtract", "shift", "restart")
 
 
 class NeuronModel:
     """Base class: parameter handling, validation, packing and initial state.
 
+    Every model takes its parameters by keyword (scalars or per-neuron arrays), including
+    ``alpha`` (Caputo order of the membrane derivative in (0, 1], default 1), and
+    ``reset``, what a spike does to a fractional membrane's memory: ``"shift"`` (default),
+    ``"jump"``, ``"subtract"`` or ``"restart"`` (see :mod:`fracsim.fractional.stepper`;
+    all four are the same at ``alpha = 1``).
+
     Subclasses set ``name``, ``state_vars``, ``fractional_vars``, ``params`` (a dict of
-    :class:`Param`), ``kernel`` and implement :meth:`pack` and :meth:`default_state`.
+    :class:`Param`), ``kernel_module`` and implement :meth:`pack` and
+    :meth:`default_state`.
     """
 
     name: ClassVar[str] = "model"
@@ -90,7 +97,7 @@ class NeuronModel:
         if "alpha" not in cls.params:
             cls.params = {**cls.params, "alpha": ALPHA}
 
-    def __init__(self, reset: str = "jump", **kwargs: Any) -> None:
+    def __init__(self, reset: str = "shift", **kwargs: Any) -> None:
         if not isinstance(reset, str) or reset not in RESETS:
             raise ValueError(
                 f"{type(self).__name__}.reset must be one of {list(RESETS)}, got {reset!r}"
@@ -201,7 +208,7 @@ class NeuronModel:
             return f"{float(v):g}" if v.ndim == 0 else f"array[{v.shape[0]}]"
 
         inner = ", ".join(f"{k}={show(v)}" for k, v in self._values.items())
-        if self.reset != "jump":
+        if self.reset != "shift":
             inner += f", reset={self.reset!r}"
         return f"{type(self).__name__}({inner})"
 
