@@ -215,5 +215,5 @@ def pi_trapezoid_first(alpha: float, n: np.ndarray) -> np.ndarray:
 
 
 def kernel(scheme: str, alpha: float, n: int) -> np.ndarray:
-    """Kernel ``c_0..c_{n-1}`` of ``scheme``: "gl", "l1", "pi_rect" (``r_k``), "pi_trap" (``t_k``)."""
+    """Kernel ``c_0..c_{n-1}``: "gl", "l1", "pi_rect" (``r_k``) or "pi_trap" (``t_k``)."""
     return kernel_at(scheme, alpha, np.arange(check_n("n", n)))
