@@ -214,6 +214,10 @@ class Network:
         pop = Population(self, model, n, name, start, x0)
         if memory is None and model.is_fractional:
             memory = SOE(1e-9)
+        if memory is not None and self.scheme == "pi_trap" and model.orders:
+            raise ValueError(
+                "orders= (a multi-term membrane) needs scheme='l1' or 'gl', not 'pi_trap'"
+            )
         if (memory is not None and self.scheme == "pi_trap"
                 and model.reset in stepper.HISTORY_RESETS):
             raise ValueError(

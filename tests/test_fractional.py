@@ -252,3 +252,43 @@ def test_bad_scheme_and_memory_are_named():
             fs.SOE(tol=tol)
     with pytest.raises(TypeError, match="memory"):
         fs.simulate(fs.LIF(alpha=0.5), 1.0, memory="full")
+
+
+def test_multi_term_with_repeated_order_is_a_rescaled_single_term():
+    """``c1 D^a v + c2 D^a v = F`` is ``D^a v = F / (c1 + c2)``: an LIF with tau*(c1+c2)."""
+    kw = dict(t_stop=60.0, dt=0.05, current=60.0, scheme="l1", memory=fs.FullMemory())
+    two = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, orders=((0.75, 0.6), (0.5, 0.6)))
+    one = fs.LIF(tau=TAU * 1.25, v_rest=V_REST, v_th=-50.0, alpha=0.6)
+    a, b = fs.simulate(two, **kw), fs.simulate(one, **kw)
+    assert a.spikes.times.size >= 3
+    np.testing.assert_array_equal(a.spikes.times, b.spikes.times)
+    np.testing.assert_allclose(a.state["v"], b.state["v"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("memory", [fs.FullMemory(), fs.SOE(1e-10)])
+def test_multi_term_order_on_a_smooth_solution(memory):
+    """``tau (c1 D^a1 v + c2 D^a2 v) = -(v - v_rest) + R I`` with ``v = v_rest + t^2``:
+    ``D^a t^2 = 2 t^(2-a) / Γ(3-a)``; implicit L1 converges with order 2 - max(a_i)."""
+    terms = ((1.0, 0.5), (0.5, 0.8))
+    errs = []
+    for dt in (0.02, 0.01, 0.005):
+        def drive(t, dt=dt):
+            s = t + dt
+            frac = sum(c * 2 * s ** (2 - a) / gamma(3 - a) for c, a in terms)
+            return TAU * frac + s ** 2
+
+        m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=100.0, orders=terms)
+        res = fs.simulate(m, 2.0 + dt, dt=dt, current=drive, scheme="l1", memory=memory,
+                          v0=V_REST)
+        errs.append(abs(res.state["v"][-1, 0] - (V_REST + res.t[-1] ** 2)))
+    orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(orders - 1.2) <= 0.15), (errs, orders)
+
+
+@pytest.mark.parametrize("bad", [((1.0, 0.0),), ((0.0, 0.5),), ((1.0, 1.5),), (), "x",
+                                 ((1.0, 0.5, 2.0),)])
+def test_bad_multi_term_orders_are_named(bad):
+    with pytest.raises((ValueError, TypeError), match="orders"):
+        fs.LIF(orders=bad)
+    with pytest.raises(ValueError, match="orders"):
+        fs.LIF(alpha=0.5, orders=((1.0, 0.5), (1.0, 0.9)))

@@ -125,7 +125,7 @@ def compile_network(net, n_steps: int) -> Compiled:
         )
         if pop.memory is not None:
             lay.frac = build_arrays(pop.model.value("alpha", pop.n), dt, net.scheme,
-                                    pop.memory, n_steps)
+                                    pop.memory, n_steps, pop.model.orders)
             lay.frac_spec = (net.scheme, pop.model.reset)
         layouts.append(lay)
         off = lay.chan_off + len(chans) * pop.n

@@ -201,7 +201,7 @@ def _prepare_memory(net, pop, lay, n_total: int) -> None:
             f"(this run ends at step {n_total}) its kernel error is not checked",
             RuntimeWarning, stacklevel=4)
     extend(lay.frac, net.scheme, pop.memory, np.unique(pop.model.value("alpha", pop.n)),
-           n_total)
+           n_total, pop.model.orders, net.dt)
 
 
 def _cols(states, j) -> slice:

@@ -156,14 +156,25 @@ class FractionalArrays:
 
 
 def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
-                 n_steps: int) -> FractionalArrays:
-    """Memory arrays for neurons of orders ``alpha`` (float64[size]) run for ``n_steps``."""
+                 n_steps: int, terms: tuple = ()) -> FractionalArrays:
+    """Memory arrays for neurons of orders ``alpha`` (float64[size]) run for ``n_steps``.
+
+    ``terms``: ``((c_1, a_1), (c_2, a_2), ...)`` for a multi-term membrane
+    ``sum_i c_i D^(a_i) v = F`` (GL and L1 only; ``alpha`` is then ignored).  All terms
+    convolve the same increments, so they merge into one kernel
+    ``C_k = sum_i c_i h^(-a_i) c_k^(i)`` (and one exponential sum), with ``h^a`` -> 1.
+    """
     from .weights import kernel
 
     size = alpha.shape[0]
-    orders, group = np.unique(alpha, return_inverse=True)
     n_steps = max(int(n_steps), 1)
-    fits = []
+    if terms:
+        orders, group = np.array([1.0]), np.zeros(size, dtype=np.int64)
+        parts = [(c * dt ** (-a), a) for c, a in terms]
+    else:
+        orders, group = np.unique(alpha, return_inverse=True)
+    groups = [[(1.0, float(a))] for a in orders] if not terms else [parts]
+    fits: list[list] = [[] for _ in groups]
     if memory.kind == "full":
         width = n_steps
     elif memory.kind == "short":
@@ -171,17 +182,24 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
     else:
         from .soe import soe_kernel
 
-        fits = [soe_kernel(scheme, float(a), n_steps + 1, memory.tol) for a in orders]
-        width = max([1] + [f.exact.shape[0] for f in fits])
-    coef = np.stack([kernel(scheme, float(a), width + 1) for a in orders])
-    n_exp = max([0] + [f.decay.shape[0] for f in fits])
-    lam = np.zeros((orders.shape[0], n_exp))
+        fits = [[(c, soe_kernel(scheme, a, n_steps + 1, memory.tol)) for c, a in g]
+                for g in groups]
+        width = max([1] + [f.exact.shape[0] for g in fits for _, f in g])
+    coef = np.stack([sum(c * kernel(scheme, a, width + 1) for c, a in g) for g in groups])
+    n_exp = max([0] + [sum(f.decay.shape[0] for _, f in g) for g in fits])
+    lam = np.zeros((len(groups), n_exp))
     beta = np.zeros_like(lam)
-    for g, f in enumerate(fits):
-        kk = f.decay.shape[0]
-        lam[g, :kk] = f.decay
-        beta[g, :kk] = f.weight
-    if scheme == "pi_trap":
+    for gi, g in enumerate(fits):
+        j = 0
+        for c, f in g:
+            kk = f.decay.shape[0]
+            lam[gi, j:j + kk] = f.decay
+            beta[gi, j:j + kk] = c * f.weight
+            j += kk
+    if terms:
+        ha = np.ones(1)
+        a0 = np.zeros((1, 1))
+    elif scheme == "pi_trap":
         ha = dt ** orders / gamma(orders + 2.0)
         a0 = _first_weights(orders, n_steps)
     else:
@@ -205,7 +223,7 @@ def _first_weights(orders: np.ndarray, n_steps: int) -> np.ndarray:
 
 
 def extend(arr: FractionalArrays, scheme: str, memory: Memory, orders: np.ndarray,
-           n_total: int) -> None:
+           n_total: int, terms: tuple = (), dt: float = 1.0) -> None:
     """Make ``arr`` hold a run that ends at step ``n_total`` (a continued run): a full
     memory grows its ring and kernel, the product-trapezoidal ``a0`` table grows."""
     from .weights import kernel
@@ -217,7 +235,11 @@ def extend(arr: FractionalArrays, scheme: str, memory: Memory, orders: np.ndarra
         ring = np.zeros((arr.ring.shape[0], n_total))
         ring[:, :width] = arr.ring  # full memory never wraps: column m holds q_m
         arr.ring = ring
-        arr.coef = np.stack([kernel(scheme, float(a), n_total + 1) for a in orders])
+        if terms:
+            arr.coef = sum(c * dt ** (-a) * kernel(scheme, a, n_total + 1)
+                           for c, a in terms)[None, :]
+        else:
+            arr.coef = np.stack([kernel(scheme, float(a), n_total + 1) for a in orders])
     if scheme == "pi_trap":
         arr.a0 = _first_weights(orders, n_total)
     arr.horizon = n_total

@@ -54,6 +54,27 @@ def _param_overload(p, row, i):
     return lambda p, row, i: p[row, i]
 
 
+def _check_orders(model: str, orders) -> tuple:
+    """Validate a multi-term specification ``((c_1, a_1), (c_2, a_2), ...)``."""
+    if orders is None:
+        return ()
+    name = f"{model}.orders"
+    try:
+        pairs = [tuple(float(x) for x in pair) for pair in orders]
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a sequence of (coefficient, order) pairs, got {orders!r}"
+        ) from None
+    if not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"{name} must hold at least one (coefficient, order) pair")
+    for c, a in pairs:
+        if not (np.isfinite(c) and c > 0):
+            raise ValueError(f"{name}: every coefficient must be finite and > 0, got {c}")
+        if not 0.0 < a <= 1.0:
+            raise ValueError(f"{name}: every order must be in (0, 1], got {a}")
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Param:
     """Specification of one model parameter."""
@@ -77,7 +98,9 @@ class NeuronModel:
     ``alpha`` (Caputo order of the membrane derivative in (0, 1], default 1), and
     ``reset``, what a spike does to a fractional membrane's memory: ``"shift"`` (default),
     ``"jump"``, ``"subtract"`` or ``"restart"`` (see :mod:`fracsim.fractional.stepper`;
-    all four are the same at ``alpha = 1``).
+    all four are the same at ``alpha = 1``), and ``orders=((c_1, a_1), (c_2, a_2), ...)``
+    for a multi-term membrane ``sum_i c_i D^(a_i) v = F`` in place of ``D^alpha v = F``
+    (coefficients > 0, orders in (0, 1]; schemes "gl" and "l1").
 
     Subclasses set ``name``, ``state_vars``, ``fractional_vars``, ``params`` (a dict of
     :class:`Param`), ``kernel_module`` and implement :meth:`pack` and
@@ -97,12 +120,13 @@ class NeuronModel:
         if "alpha" not in cls.params:
             cls.params = {**cls.params, "alpha": ALPHA}
 
-    def __init__(self, reset: str = "shift", **kwargs: Any) -> None:
+    def __init__(self, reset: str = "shift", orders=None, **kwargs: Any) -> None:
         if not isinstance(reset, str) or reset not in RESETS:
             raise ValueError(
                 f"{type(self).__name__}.reset must be one of {list(RESETS)}, got {reset!r}"
             )
         self.reset = reset
+        self.orders = _check_orders(type(self).__name__, orders)
         unknown = set(kwargs) - set(self.params)
         if unknown:
             raise TypeError(
@@ -115,6 +139,10 @@ class NeuronModel:
             values[key] = bounded(f"{type(self).__name__}.{key}", value, spec.bound)
         self._values = values
         self.size()  # per-neuron arrays of different lengths: say which, before _check
+        if self.orders and np.any(values["alpha"] != 1.0):
+            raise ValueError(
+                f"{type(self).__name__}: give either alpha or orders (multi-term), not both"
+            )
         self._check()
 
     # -- parameters -------------------------------------------------------------------
@@ -127,14 +155,15 @@ class NeuronModel:
 
     def replace(self, **kwargs: Any) -> NeuronModel:
         """A copy with some parameters changed."""
-        merged = {"reset": self.reset, **self._values}
+        merged = {"reset": self.reset, "orders": self.orders or None, **self._values}
         merged.update(kwargs)
         return type(self)(**merged)
 
     @property
     def is_fractional(self) -> bool:
-        """True if some neuron has a membrane order ``alpha < 1``."""
-        return bool(np.any(self._values["alpha"] < 1.0))
+        """True if some neuron has a membrane order ``alpha < 1`` or the membrane is
+        multi-term."""
+        return bool(self.orders) or bool(np.any(self._values["alpha"] < 1.0))
 
     def _check(self) -> None:
         """Cross-parameter checks (override); raise ValueError naming the parameters."""
@@ -210,6 +239,8 @@ class NeuronModel:
         inner = ", ".join(f"{k}={show(v)}" for k, v in self._values.items())
         if self.reset != "shift":
             inner += f", reset={self.reset!r}"
+        if self.orders:
+            inner += f", orders={self.orders}"
         return f"{type(self).__name__}({inner})"
 
     @classmethod
