@@ -292,3 +292,42 @@ def test_bad_multi_term_orders_are_named(bad):
         fs.LIF(orders=bad)
     with pytest.raises(ValueError, match="orders"):
         fs.LIF(alpha=0.5, orders=((1.0, 0.5), (1.0, 0.9)))
+
+
+@pytest.mark.parametrize("scheme", ["gl", "l1", "pi_trap"])
+@pytest.mark.parametrize("alpha", [0.5, 0.7, 0.9])
+def test_first_spike_matches_the_reference(scheme, alpha):
+    """First passage of the fractional LIF at dt = 0.01 ms within 0.1% of the exact
+    Mittag-Leffler crossing time (``fs.reference``); spikes are reported on the grid."""
+    from fracsim.reference import fractional_lif_first_spike
+
+    cur = 30.0
+    exact = fractional_lif_first_spike(alpha, TAU, V_REST, V_REST + cur, -50.0)
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=alpha)
+    r = fs.simulate(m, exact + 2.0, dt=0.01, current=cur, scheme=scheme, record=())
+    assert abs(r.spikes.times[0] - exact) <= 1e-3 * exact, (r.spikes.times[0], exact)
+
+
+def test_shift_spike_train_matches_the_reference_solver():
+    """Several spikes with reset="shift": the engine converges to ``solve_fde_spiking``.
+    Each spike (and so each reset) lands on the step grid, up to dt late: the k-th spike
+    time may be off by up to k dt."""
+    from fracsim.reference import solve_fde_spiking
+
+    alpha, cur, t_stop = 0.8, 30.0, 60.0
+
+    def f(t, y):
+        return np.array([(V_REST - y[0] + cur) / TAU])
+
+    ref = solve_fde_spiking(f, [V_REST], alpha, t_stop, 0.05, threshold=-50.0,
+                            reset=-65.0, reset_mode="shift")
+    assert ref.spike_times.size >= 3
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, v_reset=-65.0, alpha=alpha)
+    errs = []
+    for dt in (0.02, 0.005):
+        r = fs.simulate(m, t_stop, dt=dt, current=cur, scheme="pi_trap", record=())
+        assert r.spikes.times.shape == ref.spike_times.shape
+        err = np.abs(r.spikes.times - ref.spike_times)
+        assert np.all(err <= dt * np.arange(1, err.size + 1)), (dt, r.spikes.times)
+        errs.append(err.max())
+    assert errs[1] < errs[0]

@@ -40,10 +40,11 @@ def cache_dir() -> Path:
     return path
 
 
-def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> list[str]:
+def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
+                      setup: list[str]) -> list[str]:
     """The fused per-neuron loop of population ``k``: drive assembly (constant +
     time-varying column + synaptic channels, each channel decaying after use) followed by
-    ``step_lines``, which advance neuron ``i`` with drive ``d`` (``held``: refractory in
+    ``step_lines`` (after the per-step ``setup``), which advance neuron ``i`` with drive ``d`` (``held``: refractory in
     this step) and set ``s`` (spiked) and ``ok`` (new state finite).  A spike makes the
     neuron refractory until step ``n + 1 + round(t_ref / dt)`` (exclusive).  Two versions
     of the loop, with and without a time-varying current, so that each one vectorises."""
@@ -61,6 +62,7 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str]) -> 
         f"bad = min(bad, size{k} if ok else i)",
     ]
     lines = [f"        # population {k}", "        cnt = 0", f"        bad = size{k}"]
+    lines += ["        " + ln for ln in setup]
     for timed in (True, False):
         lines.append(f"        {'if' if timed else 'else'}" + (
             f" itime{k}.shape[1] > 0:" if timed else ":"))
@@ -105,10 +107,12 @@ def loop_source(signature: tuple) -> str:
         if frac is None:
             imports.append(f"from {module} import neuron as neuron{k}")
             step = [f"s, ok = neuron{k}(x{k}, par{k}, i, d, held, dt)"]
+            pre = []
         else:
             imports += [ln for ln in stepper.imports(k, module) if ln not in imports]
             args += [f"{name}{k}" for name in stepper.ARRAYS]
             step = stepper.step_lines(k, *frac)
+            pre = stepper.step_setup(k)
         setup += [
             f"    first{k} = offsets[{k}, 0]",
             f"    size{k} = offsets[{k}, 1]",
@@ -122,7 +126,7 @@ def loop_source(signature: tuple) -> str:
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        body += _population_lines(k, kinds, step)
+        body += _population_lines(k, kinds, step, pre)
     head = [
         "",
         "",

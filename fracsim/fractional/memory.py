@@ -99,24 +99,38 @@ def check_memory(memory) -> Memory:
 
 
 @njit(inline="always", cache=True)
-def history(i, n, ring, coef, beta, soe, first, g):
-    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n`` (exact window + SOE)."""
+def history(i, n, slot, ring, coef, beta, soe, first, g):
+    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n`` (exact window + SOE);
+    ``slot = n % W``, computed once per step (an integer division is slow)."""
     w = ring.shape[1]
     m = min(n - first[i], w)
     h = 0.0
     for k in range(1, m + 1):
-        h += coef[g, k] * ring[i, (n - k) % w]
-    for j in range(soe.shape[1]):
-        h += beta[g, j] * soe[i, j]
-    return h
+        idx = slot - k
+        idx = idx + w if idx < 0 else idx
+        h += coef[g, k] * ring[i, idx]
+    # four partial sums: independent chains instead of one long dependent one
+    kk = soe.shape[1]
+    a0 = a1 = a2 = a3 = 0.0
+    j = 0
+    while j + 4 <= kk:
+        a0 += beta[g, j] * soe[i, j]
+        a1 += beta[g, j + 1] * soe[i, j + 1]
+        a2 += beta[g, j + 2] * soe[i, j + 2]
+        a3 += beta[g, j + 3] * soe[i, j + 3]
+        j += 4
+    while j < kk:
+        a0 += beta[g, j] * soe[i, j]
+        j += 1
+    return h + ((a0 + a1) + (a2 + a3))
 
 
 @njit(inline="always", cache=True)
-def push(i, n, q, ring, lam, mu, soe, first, g):
-    """Store ``q_n`` of neuron ``i`` and advance its exponential states: the increment
-    leaving the exact window, ``q_{n-W}``, enters ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``."""
+def push(i, n, slot, q, ring, lam, mu, soe, first, g):
+    """Store ``q_n`` of neuron ``i`` (``slot = n % W``) and advance its exponential states:
+    the increment leaving the exact window, ``q_{n-W}``, enters
+    ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``."""
     w = ring.shape[1]
-    slot = n % w
     old = ring[i, slot] if n - w >= first[i] else 0.0
     ring[i, slot] = q
     for j in range(soe.shape[1]):

@@ -53,7 +53,7 @@ With ``m = k0 + 1``: ``c_{m+i} = ∫ e^{-si} Ψ_m(s) ds``, ``Ψ_m = e^{-sm} ψ``
 Default ``k0 = 2``: the per-step cost ``2K + k0`` is flat within ±2 for ``k0 = 0..4`` and
 grows beyond (K drops by ~1 per doubling of ``k0``); ``k0 >= 1`` is needed for pi_trap
 (``validation/soe_kernel.py``). If ``n_max <= 2K + k0``, all lags are kept exactly
-(``k0 = n_max``, ``K = 0``). Build time ~20 ms for ``n_max = 10^4`` and 40-130 ms for
+(``k0 = n_max``, ``K = 0``). Build time ~20 ms for ``n_max = 10^4`` and 40-170 ms for
 ``10^6`` (dense check included; ``validation/results/soe_kernel.md``).
 """
 
@@ -77,7 +77,7 @@ _D_HI = (-1.5, -1.0, -0.5, 0.0)
 _D_FLAT = 8.0  # extra node at s = e^-8 / N: ~constant over the window (kernels with a ~ 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SOEKernel:
     """SOE form of a kernel: ``c_0``, exact ``c_1..c_{k0}``, tail ``c_k ≈ Σ_j β_j λ_j^k``.
 

@@ -67,6 +67,11 @@ def imports(k: int, module: str) -> list[str]:
     ]
 
 
+def step_setup(k: int) -> list[str]:
+    """Lines run once per step before the neuron loop of population ``k``."""
+    return [f"slot{k} = n % fring{k}.shape[1]"]
+
+
 def step_lines(k: int, scheme: str, reset: str) -> list[str]:
     """Lines advancing neuron ``i`` of population ``k`` with drive ``d`` (``held``: in its
     refractory period); they set ``s`` and ``ok`` like a model's ``neuron`` function."""
@@ -76,7 +81,7 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
     lines = [
         f"gi = fgrp{k}[i]",
         f"v0 = x{k}[0, i]",
-        f"hist = history(i, n, {mem}, gi)",
+        f"hist = history(i, n, slot{k}, {mem}, gi)",
         f"ha = fha{k}[gi]",
         f"c0 = fcoef{k}[gi, 0]",
         f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
@@ -93,7 +98,7 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
     lines.append(f"x{k}[0, i] = v")
     # "shift": the history records the increment before the reset, not the jump
     q = "dv" if reset == "shift" else "v - v0"
-    push_call = f"push(i, n, {q}, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    push_call = f"push(i, n, slot{k}, {q}, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
     if reset == "restart":
         lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
                   "    " + push_call]
@@ -130,7 +135,7 @@ def _volterra_lines(k: int, reset: str) -> list[str]:
         "if m == 1:  # the neuron's origin (start, or the step after a restart)",
         f"    fbase{k}[i] = v0",
         f"    ff0{k}[i] = rhs{k}(v0, x{k}, par{k}, i, d)[0]",
-        f"hist = history(i, n, {mem}, gi)",
+        f"hist = history(i, n, slot{k}, {mem}, gi)",
         f"kk = fha{k}[gi]",
         f"c0 = fcoef{k}[gi, 0]",
         f"rest = fbase{k}[i] + kk * (fa0{k}[gi, min(m, fa0{k}.shape[1] - 1)] * ff0{k}[i] + hist)",
@@ -148,7 +153,7 @@ def _volterra_lines(k: int, reset: str) -> list[str]:
         f"f_new = rhs{k}(v, x{k}, par{k}, i, d)[0]",
         "f_new = 0.5 * (f_new + f_pre) if s else f_new",
     ]
-    push_call = f"push(i, n, f_new, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    push_call = f"push(i, n, slot{k}, f_new, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
     if reset == "restart":
         lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
                   "    " + push_call]
