@@ -44,10 +44,11 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
                       setup: list[str]) -> list[str]:
     """The fused per-neuron loop of population ``k``: drive assembly (constant +
     time-varying column + synaptic channels, each channel decaying after use) followed by
-    ``step_lines`` (after the per-step ``setup``), which advance neuron ``i`` with drive ``d`` (``held``: refractory in
-    this step) and set ``s`` (spiked) and ``ok`` (new state finite).  A spike makes the
-    neuron refractory until step ``n + 1 + round(t_ref / dt)`` (exclusive).  Two versions
-    of the loop, with and without a time-varying current, so that each one vectorises."""
+    ``step_lines`` (after the per-step ``setup``), which advance neuron ``i`` with drive
+    ``d`` (``held``: refractory in this step) and set ``s`` (spiked) and ``ok`` (new state
+    finite).  A spike makes the neuron refractory until step ``n + 1 + round(t_ref / dt)``
+    (exclusive).  Two versions of the loop, with and without a time-varying current, so
+    that each one vectorises."""
     chan = []
     for c, kind in enumerate(kinds):
         if kind == "exp":

@@ -50,10 +50,11 @@ spike times themselves are extrapolated over the runs like values (no window). I
 step has no solution (a blow-up such as the Izhikevich upstroke), the threshold was crossed
 inside the step and the same root search locates it.
 
-*reset_mode="shift"* (default; the engine's ``reset="shift"``): the state jumps by ``J_k = y(t_k^+) - y(t_k^-)`` and the whole
-past stays in the memory. With ``y' = (regular part) + sum_k J_k delta(t - t_k)`` the
-Caputo derivative of the jump part is ``J_k (t - t_k)^(-a) / Gamma(1 - a)``; the reset is an
-impulse whose effect on ``y`` is exactly the step ``J_k``, i.e. the model is
+*reset_mode="shift"* (default; the engine's ``reset="shift"``): the state jumps by
+``J_k = y(t_k^+) - y(t_k^-)`` and the whole past stays in the memory. With
+``y' = (regular part) + sum_k J_k delta(t - t_k)`` the Caputo derivative of the jump part
+is ``J_k (t - t_k)^(-a) / Gamma(1 - a)``; the reset is an impulse whose effect on ``y``
+is exactly the step ``J_k``, i.e. the model is
 ``D^a (y - sum_k J_k H(t - t_k)) = f(t, y)``, and applying ``I^a`` (``I^a D^a g = g - g(0)``):
 
     y(t) = y0 + sum_{t_k < t} J_k + 1/Gamma(a) int_0^t (t-s)^(a-1) f(s, y(s)) ds,
