@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fractional import stepper
 from ..fractional.memory import FractionalArrays, build_arrays
 from ..synapses import CondSynapse, ExpSynapse
 from .kernels import poisson_init
@@ -36,7 +37,7 @@ class PopLayout:
     chan_decay: np.ndarray  # exp(-dt / tau_s) per channel
     chan_erev: np.ndarray  # reversal potential per channel (0 for current channels)
     frac: FractionalArrays | None = None  # memory of a fractional membrane
-    frac_spec: tuple | None = None  # (scheme, reset) of a fractional membrane
+    frac_spec: tuple | None = None  # (scheme, reset, Newton steps) of a fractional membrane
 
 
 @dataclass
@@ -126,7 +127,8 @@ def compile_network(net, n_steps: int) -> Compiled:
         if pop.memory is not None:
             lay.frac = build_arrays(pop.model.value("alpha", pop.n), dt, net.scheme,
                                     pop.memory, n_steps, pop.model.orders)
-            lay.frac_spec = (net.scheme, pop.model.reset)
+            newton = 1 if pop.model.linear_membrane else stepper.NEWTON_STEPS
+            lay.frac_spec = (net.scheme, pop.model.reset, newton)
         layouts.append(lay)
         off = lay.chan_off + len(chans) * pop.n
     buf = np.zeros(off)

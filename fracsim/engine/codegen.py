@@ -87,7 +87,8 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
 def loop_source(signature: tuple) -> str:
     """Python source of ``run_chunk`` for a structure signature: per population
     ``(kernel_module, (channel kinds...), fractional)`` with ``fractional`` None (the
-    model's integer-order step) or ``(scheme, reset)`` (:mod:`fracsim.fractional.stepper`)."""
+    model's integer-order step) or ``(scheme, reset, newton_steps)``
+    (:mod:`fracsim.fractional.stepper`)."""
     imports = [
         "import numpy as np",
         "from numba import njit",

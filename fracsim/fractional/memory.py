@@ -30,6 +30,7 @@ Arrays of one population (``size`` neurons, ``G`` distinct orders, ring width ``
 * ``coef``  float64[G, W + 1] ``c_0 .. c_W`` of each order group
 * ``lam``, ``beta``, ``mu``   float64[G, K]  ``λ_j``, ``β_j``, ``λ_j^(W+1)``
 * ``soe``   float64[size, K]  the states ``U_j``
+* ``tail``  float64[size]     ``sum_j β_j U_j``, summed when the states are advanced
 * ``first`` int64[size]       step from which the neuron's history counts (0, or the
   step after a "restart" reset)
 * ``group`` int64[size]       order group of the neuron
@@ -99,48 +100,52 @@ def check_memory(memory) -> Memory:
 
 
 @njit(inline="always", cache=True)
-def history(i, n, slot, ring, coef, beta, soe, first, g):
-    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n`` (exact window + SOE);
+def history(i, n, slot, ring, coef, tail, first, g):
+    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n``: the exact window plus the
+    exponential tail ``sum_j β_j U_j`` (``tail[i]``, summed by the previous :func:`push`);
     ``slot = n % W``, computed once per step (an integer division is slow)."""
     w = ring.shape[1]
     m = min(n - first[i], w)
-    h = 0.0
+    h = tail[i]
     for k in range(1, m + 1):
         idx = slot - k
         idx = idx + w if idx < 0 else idx
         h += coef[g, k] * ring[i, idx]
-    # four partial sums: independent chains instead of one long dependent one
-    kk = soe.shape[1]
-    a0 = a1 = a2 = a3 = 0.0
-    j = 0
-    while j + 4 <= kk:
-        a0 += beta[g, j] * soe[i, j]
-        a1 += beta[g, j + 1] * soe[i, j + 1]
-        a2 += beta[g, j + 2] * soe[i, j + 2]
-        a3 += beta[g, j + 3] * soe[i, j + 3]
-        j += 4
-    while j < kk:
-        a0 += beta[g, j] * soe[i, j]
-        j += 1
-    return h + ((a0 + a1) + (a2 + a3))
+    return h
 
 
 @njit(inline="always", cache=True)
-def push(i, n, slot, q, ring, lam, mu, soe, first, g):
-    """Store ``q_n`` of neuron ``i`` (``slot = n % W``) and advance its exponential states:
-    the increment leaving the exact window, ``q_{n-W}``, enters
-    ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``."""
+def push(i, n, slot, q, ring, lam, mu, beta, soe, tail, first, g):
+    """Store ``q_n`` of neuron ``i`` (``slot = n % W``), advance its exponential states with
+    the increment leaving the exact window, ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``, and sum
+    the next step's tail ``sum_j β_j U_j`` in the same pass (one read and one write of the
+    states per step: the SOE memory is bandwidth-bound)."""
     w = ring.shape[1]
     old = ring[i, slot] if n - w >= first[i] else 0.0
     ring[i, slot] = q
-    for j in range(soe.shape[1]):
-        soe[i, j] = lam[g, j] * soe[i, j] + mu[g, j] * old
+    kk = soe.shape[1]
+    a0 = a1 = 0.0  # two partial sums: shorter dependency chains
+    j = 0
+    while j + 2 <= kk:
+        u0 = lam[g, j] * soe[i, j] + mu[g, j] * old
+        u1 = lam[g, j + 1] * soe[i, j + 1] + mu[g, j + 1] * old
+        soe[i, j] = u0
+        soe[i, j + 1] = u1
+        a0 += beta[g, j] * u0
+        a1 += beta[g, j + 1] * u1
+        j += 2
+    if j < kk:
+        u0 = lam[g, j] * soe[i, j] + mu[g, j] * old
+        soe[i, j] = u0
+        a0 += beta[g, j] * u0
+    tail[i] = a0 + a1
 
 
 @njit(cache=True)
-def clear(i, n, ring, soe, first):
+def clear(i, n, ring, soe, tail, first):
     """Forget the history of neuron ``i``: it restarts at step ``n + 1``."""
     first[i] = n + 1
+    tail[i] = 0.0
     for j in range(soe.shape[1]):
         soe[i, j] = 0.0
 
@@ -160,13 +165,14 @@ class FractionalArrays:
     ha: np.ndarray
     base: np.ndarray  # pi_trap: v at the origin plus the jumps since (float64[size])
     f0: np.ndarray  # pi_trap: F at the origin (float64[size])
+    tail: np.ndarray  # sum_j β_j U_j of each neuron for the coming step (float64[size])
     a0: np.ndarray  # pi_trap: weight a0_m of F_0, m = 0..horizon + 1 (float64[G, .])
     horizon: int  # steps up to which the strategy is exact / within tol
 
     def as_args(self) -> tuple:
         """In the order of :data:`fracsim.fractional.stepper.ARRAYS`."""
         return (self.ring, self.coef, self.lam, self.beta, self.mu, self.soe, self.first,
-                self.group, self.ha, self.base, self.f0, self.a0)
+                self.group, self.ha, self.base, self.f0, self.a0, self.tail)
 
 
 def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
@@ -223,7 +229,7 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
         ring=np.zeros((size, width)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
         soe=np.zeros((size, n_exp)), first=np.zeros(size, dtype=np.int64),
         group=group.astype(np.int64), ha=ha, base=np.zeros(size), f0=np.zeros(size), a0=a0,
-        horizon=n_steps,
+        tail=np.zeros(size), horizon=n_steps,
     )
 
 

@@ -7,7 +7,8 @@ For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the mode
 * ``"gl"`` (Grünwald–Letnikov, order 1): explicit, ``F`` at ``v_n``.  At ``a = 1`` this
   is forward Euler.
 * ``"l1"`` (L1, order ``2 - a`` for smooth solutions): implicit, ``F`` at ``v_{n+1}``,
-  solved by two Newton steps from the explicit value (exact in one for linear ``F``).
+  solved by Newton steps from the explicit value (one for a model whose ``F`` is linear
+  in ``v``, where it is exact; two otherwise).
   At ``a = 1`` this is backward Euler.
 
 The product-integration scheme works on the Volterra form
@@ -55,7 +56,7 @@ NEWTON_STEPS = 2
 
 #: per-population arrays of a fractional population, in the loop's argument order
 ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
-          "fbase", "ff0", "fa0")
+          "fbase", "ff0", "fa0", "ftail")
 
 
 def imports(k: int, module: str) -> list[str]:
@@ -72,12 +73,13 @@ def step_setup(k: int) -> list[str]:
     return [f"slot{k} = n % fring{k}.shape[1]"]
 
 
-def step_lines(k: int, scheme: str, reset: str) -> list[str]:
+def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> list[str]:
     """Lines advancing neuron ``i`` of population ``k`` with drive ``d`` (``held``: in its
-    refractory period); they set ``s`` and ``ok`` like a model's ``neuron`` function."""
+    refractory period); they set ``s`` and ``ok`` like a model's ``neuron`` function.
+    ``newton``: Newton steps of the implicit schemes (1 is exact for a linear ``F``)."""
     if scheme == "pi_trap":
-        return _volterra_lines(k, reset)
-    mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
+        return _volterra_lines(k, reset, newton)
+    mem = f"fring{k}, fcoef{k}, ftail{k}, ffirst{k}"
     lines = [
         f"gi = fgrp{k}[i]",
         f"v0 = x{k}[0, i]",
@@ -88,7 +90,7 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
         "dv = (ha * f - hist) / c0",
     ]
     if scheme == "l1":
-        lines += [f"for _it in range({NEWTON_STEPS}):",
+        lines += [f"for _it in range({newton}):",
                   f"    f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
                   "    dv -= (c0 * dv - ha * f + hist) / (c0 - ha * df)"]
     lines += [
@@ -98,9 +100,10 @@ def step_lines(k: int, scheme: str, reset: str) -> list[str]:
     lines.append(f"x{k}[0, i] = v")
     # "shift": the history records the increment before the reset, not the jump
     q = "dv" if reset == "shift" else "v - v0"
-    push_call = f"push(i, n, slot{k}, {q}, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    push_call = (f"push(i, n, slot{k}, {q}, fring{k}, flam{k}, fmu{k}, fbeta{k}, fsoe{k}, "
+                 f"ftail{k}, ffirst{k}, gi)")
     if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
+        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k})", "else:",
                   "    " + push_call]
     else:
         lines.append(push_call)
@@ -125,9 +128,9 @@ def _spike_lines(k: int, reset: str, before_reset: tuple[str, ...] = ()) -> list
     return lines
 
 
-def _volterra_lines(k: int, reset: str) -> list[str]:
+def _volterra_lines(k: int, reset: str, newton: int) -> list[str]:
     """The implicit product-trapezoidal step (see the module docstring)."""
-    mem = f"fring{k}, fcoef{k}, fbeta{k}, fsoe{k}, ffirst{k}"
+    mem = f"fring{k}, fcoef{k}, ftail{k}, ffirst{k}"
     lines = [
         f"gi = fgrp{k}[i]",
         f"v0 = x{k}[0, i]",
@@ -141,7 +144,7 @@ def _volterra_lines(k: int, reset: str) -> list[str]:
         f"rest = fbase{k}[i] + kk * (fa0{k}[gi, min(m, fa0{k}.shape[1] - 1)] * ff0{k}[i] + hist)",
         f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
         "v = rest + kk * c0 * f",
-        f"for _it in range({NEWTON_STEPS}):",
+        f"for _it in range({newton}):",
         f"    f, df = rhs{k}(v, x{k}, par{k}, i, d)",
         "    v -= (v - rest - kk * c0 * f) / (1.0 - kk * c0 * df)",
         "v_int = v",
@@ -153,9 +156,10 @@ def _volterra_lines(k: int, reset: str) -> list[str]:
         f"f_new = rhs{k}(v, x{k}, par{k}, i, d)[0]",
         "f_new = 0.5 * (f_new + f_pre) if s else f_new",
     ]
-    push_call = f"push(i, n, slot{k}, f_new, fring{k}, flam{k}, fmu{k}, fsoe{k}, ffirst{k}, gi)"
+    push_call = (f"push(i, n, slot{k}, f_new, fring{k}, flam{k}, fmu{k}, fbeta{k}, fsoe{k}, "
+                 f"ftail{k}, ffirst{k}, gi)")
     if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ffirst{k})", "else:",
+        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k})", "else:",
                   "    " + push_call]
     else:
         lines.append(push_call)

@@ -81,6 +81,7 @@ class AdLIF(NeuronModel):
     """
 
     name = "AdLIF"
+    linear_membrane = True
     state_vars = ("v", "w")
     fractional_vars = ("v", "w")
     kernel_module = "fracsim.models.adlif"

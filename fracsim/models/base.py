@@ -112,6 +112,9 @@ class NeuronModel:
     #: state variables that may carry a Caputo derivative of order alpha (fractional issue)
     fractional_vars: ClassVar[tuple[str, ...]] = ("v",)
     params: ClassVar[dict[str, Param]] = {}
+    #: True if the membrane right-hand side ``F`` is linear in ``v`` (one Newton step
+    #: solves the implicit fractional schemes exactly)
+    linear_membrane: ClassVar[bool] = False
     #: name of the parameter holding the spike threshold/peak (for plots and analysis)
     threshold_param: ClassVar[str] = "v_th"
 

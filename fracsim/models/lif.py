@@ -67,6 +67,7 @@ class LIF(NeuronModel):
     """
 
     name = "LIF"
+    linear_membrane = True
     state_vars = ("v",)
     fractional_vars = ("v",)
     kernel_module = "fracsim.models.lif"
