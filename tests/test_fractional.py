@@ -331,3 +331,37 @@ def test_shift_spike_train_matches_the_reference_solver():
         assert np.all(err <= dt * np.arange(1, err.size + 1)), (dt, r.spikes.times)
         errs.append(err.max())
     assert errs[1] < errs[0]
+
+
+def test_soe_continued_runs_warn_beyond_the_fit_unless_t_max_covers_them():
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=0.6)
+    net = fs.Network(dt=0.1, seed=0)
+    pop = net.population(m, 1, current=20.0, memory=fs.SOE(1e-8))
+    net.run(10.0)
+    with pytest.warns(RuntimeWarning, match="t_max"):
+        net.run(10.0)
+    net = fs.Network(dt=0.1, seed=0)
+    pop = net.population(m, 1, current=20.0, memory=fs.SOE(1e-8, t_max=20.0))
+    a = net.run(10.0, record={"v": pop})
+    b = net.run(10.0, record={"v": pop})  # no warning: the fit covers 20 ms
+    whole = fs.simulate(m, 20.0, dt=0.1, current=20.0, memory=fs.FullMemory())
+    v = np.concatenate([a.state["v"], b.state["v"]])
+    assert np.max(np.abs(v - whole.state["v"])) <= 1e-8 * 15.0
+
+
+@pytest.mark.parametrize("scheme", ["gl", "l1", "pi_trap"])
+@pytest.mark.parametrize("tol", [1e-6, 1e-9])
+def test_soe_error_against_full_memory_is_below_tol(scheme, tol):
+    """SOE against the exact sum on the same scheme, for a spiking and a subthreshold
+    neuron of each order: max |v_soe - v_full| <= tol * (voltage range); same spikes."""
+    alphas = np.array([0.3, 0.5, 0.7, 0.9])
+    m = fs.LIF(tau=TAU, v_rest=V_REST, v_th=-50.0, alpha=np.repeat(alphas, 2))
+    cur = np.tile([30.0, 10.0], 4)
+    kw = dict(t_stop=500.0, dt=0.1, current=cur, n=8, scheme=scheme)
+    full = fs.simulate(m, memory=fs.FullMemory(), **kw)
+    soe = fs.simulate(m, memory=fs.SOE(tol), **kw)
+    v_full, v_soe = full.state["v"], soe.state["v"]
+    span = v_full.max(axis=0) - v_full.min(axis=0)
+    assert np.all(np.max(np.abs(v_soe - v_full), axis=0) <= tol * span)
+    assert full.spikes.times.size > 20
+    np.testing.assert_array_equal(soe.spikes.times, full.spikes.times)

@@ -198,7 +198,8 @@ def _prepare_memory(net, pop, lay, n_total: int) -> None:
     if pop.memory.kind == "soe":
         warnings.warn(
             f"{pop.name}: the SOE memory was fitted for {lay.frac.horizon} steps; beyond that "
-            f"(this run ends at step {n_total}) its kernel error is not checked",
+            f"(this run ends at step {n_total}) its kernel error is not checked; give "
+            "fs.SOE(tol, t_max=...) the total time to cover",
             RuntimeWarning, stacklevel=4)
     extend(lay.frac, net.scheme, pop.memory, np.unique(pop.model.value("alpha", pop.n)),
            n_total, pop.model.orders, net.dt)

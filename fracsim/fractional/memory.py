@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit
 from scipy.special import gamma
 
-from .._validate import positive_int
+from .._validate import positive_float, positive_int
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ class SOE:
 
     tol: float = 1e-9
     """relative accuracy of the kernel approximation, in (0, 0.1)"""
+    t_max: float | None = None
+    """time (ms) the fit must cover; default: the length of the first run.  A later run
+    that goes beyond it is warned about (the fit is not verified there)."""
 
     def __post_init__(self) -> None:
         tol = self.tol
@@ -82,6 +85,8 @@ class SOE:
         if not 0.0 < float(tol) < 0.1:
             raise ValueError(f"SOE.tol must be in (0, 0.1), got {tol!r}")
         object.__setattr__(self, "tol", float(tol))
+        if self.t_max is not None:
+            object.__setattr__(self, "t_max", positive_float("SOE.t_max", self.t_max))
 
     kind = "soe"
 
@@ -202,6 +207,8 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
     else:
         from .soe import soe_kernel
 
+        if memory.t_max is not None:
+            n_steps = max(n_steps, int(np.ceil(memory.t_max / dt - 1e-9)))
         fits = [[(c, soe_kernel(scheme, a, n_steps + 1, memory.tol)) for c, a in g]
                 for g in groups]
         width = max([1] + [f.exact.shape[0] for g in fits for _, f in g])
