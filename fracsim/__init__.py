@@ -7,7 +7,7 @@ Quick use::
     res.spikes.times, res.state["v"]
 """
 
-from . import plot
+from . import plot, reference
 from .engine.codegen import cache_dir
 from .errors import NonFiniteStateError
 from .fractional.memory import SOE, FullMemory, ShortMemory
@@ -24,6 +24,6 @@ __all__ = [
     "SOE", "FullMemory", "ShortMemory",
     "AdLIF", "CondSynapse", "ExpSynapse", "Izhikevich", "LIF", "Network", "NeuronModel",
     "NonFiniteStateError", "Param", "Population", "PopulationView", "Projection", "QIF",
-    "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot",
+    "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot", "reference",
     "simulate", "step_current",
 ]
