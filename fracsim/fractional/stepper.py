@@ -62,8 +62,8 @@ ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "f
 def imports(k: int, module: str) -> list[str]:
     """Imports the fractional step of population ``k`` needs."""
     return [
-        f"from {module} import rhs as rhs{k}, aux as aux{k}, on_spike as on_spike{k}, "
-        f"THRESHOLD_ROW as THR{k}",
+        f"from {module} import rhs as rhs{k}, aux as aux{k}, spike as spike{k}, "
+        f"on_spike as on_spike{k}, THRESHOLD_ROW as THR{k}",
         "from fracsim.fractional.memory import history, push, clear",
     ]
 
@@ -115,11 +115,11 @@ def _spike_lines(k: int, reset: str, before_reset: tuple[str, ...] = ()) -> list
     (running ``before_reset`` first, on a spike)."""
     lines = [
         f"aux{k}(x{k}, par{k}, i, v0, v, d, dt)",
-        f"s = v >= param(par{k}, THR{k}, i)",
+        f"s = spike{k}(v0, v, par{k}, i)",
         "ok = abs(v) < np.inf",
         "if s:",
         *("    " + ln for ln in before_reset),
-        f"    vr = on_spike{k}(x{k}, par{k}, i)",
+        f"    vr = on_spike{k}(v, x{k}, par{k}, i)",
     ]
     if reset == "subtract":
         lines.append(f"    v = v - (param(par{k}, THR{k}, i) - vr)")

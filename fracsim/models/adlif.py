@@ -61,8 +61,14 @@ def aux(x, p, i, v_old, v_new, d, dt):
 
 
 @njit(inline="always", cache=True)
-def on_spike(x, p, i):
-    """``w += b``; returns the reset potential."""
+def spike(v_old, v, p, i):
+    """Spike condition for the fractional schemes: ``v`` at or above threshold."""
+    return v >= param(p, _VTH, i)
+
+
+@njit(inline="always", cache=True)
+def on_spike(v, x, p, i):
+    """``w += b``; returns ``v`` after the reset."""
     x[1, i] += param(p, _B, i)
     return param(p, _VRESET, i)
 

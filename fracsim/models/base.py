@@ -13,7 +13,9 @@ engine never looks inside a model; it imports from ``model.kernel_module``:
   ``D^a v = F`` at membrane value ``v`` (for the fractional schemes of
   :mod:`fracsim.fractional.stepper`).
 * ``aux(x, p, i, v_old, v_new, d, dt)``: advance the other state variables by one step.
-* ``on_spike(x, p, i) -> v_reset``: the spike-triggered update of the other variables.
+* ``spike(v_old, v, p, i) -> bool``: the spike condition of a step from ``v_old`` to ``v``.
+* ``on_spike(v, x, p, i) -> v_after``: the spike-triggered update of the other variables;
+  returns the membrane value after the reset (``v`` itself for a model without reset).
 * ``THRESHOLD_ROW``, ``REFRACTORY_ROW``: rows of the packed parameters holding the spike
   threshold (mV) and the refractory period in steps.
 

@@ -56,7 +56,13 @@ def aux(x, p, i, v_old, v_new, d, dt):
 
 
 @njit(inline="always", cache=True)
-def on_spike(x, p, i):
+def spike(v_old, v, p, i):
+    """Spike condition for the fractional schemes: ``v`` at or above threshold."""
+    return v >= param(p, _VPEAK, i)
+
+
+@njit(inline="always", cache=True)
+def on_spike(v, x, p, i):
     """``u += d``; returns the reset potential ``c``."""
     x[1, i] += param(p, _D, i)
     return param(p, _C, i)

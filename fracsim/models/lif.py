@@ -47,8 +47,14 @@ def aux(x, p, i, v_old, v_new, d, dt):
 
 
 @njit(inline="always", cache=True)
-def on_spike(x, p, i):
-    """Spike-triggered update of the non-membrane state; returns the reset potential."""
+def spike(v_old, v, p, i):
+    """Spike condition for the fractional schemes: ``v`` at or above threshold."""
+    return v >= param(p, _VTH, i)
+
+
+@njit(inline="always", cache=True)
+def on_spike(v, x, p, i):
+    """Spike-triggered update of the non-membrane state; returns ``v`` after the reset."""
     return param(p, _VRESET, i)
 
 
