@@ -120,7 +120,9 @@ def compile_network(net, n_steps: int) -> Compiled:
         lay = PopLayout(
             name=pop.name, start=pop.start, n=pop.n, kernel_module=pop.model.kernel_module,
             state_off=off, n_vars=nv, chan_off=off + nv * pop.n, channels=chans,
-            params=_shared_if_uniform(pop.model.pack(pop.n, dt)),
+            params=(_shared_if_uniform(pop.model.pack(pop.n, dt))
+                    if pop.model.shared_params_as_tuple
+                    else np.ascontiguousarray(pop.model.pack(pop.n, dt))),
             chan_decay=np.array([np.exp(-dt / c.tau) for c in chans], dtype=np.float64),
             chan_erev=np.array([getattr(c, "e_rev", 0.0) for c in chans], dtype=np.float64),
         )

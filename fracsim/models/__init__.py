@@ -2,8 +2,9 @@
 
 from .adlif import AdLIF
 from .base import NeuronModel, Param
+from .conductance import Conductance
 from .izhikevich import Izhikevich
 from .lif import LIF
 from .qif import QIF
 
-__all__ = ["AdLIF", "Izhikevich", "LIF", "NeuronModel", "Param", "QIF"]
+__all__ = ["AdLIF", "Conductance", "Izhikevich", "LIF", "NeuronModel", "Param", "QIF"]

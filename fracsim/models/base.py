@@ -114,6 +114,9 @@ class NeuronModel:
     #: state variables that may carry a Caputo derivative of order alpha (fractional issue)
     fractional_vars: ClassVar[tuple[str, ...]] = ("v",)
     params: ClassVar[dict[str, Param]] = {}
+    #: pack parameters shared by all neurons as a tuple (in registers); False for models
+    #: whose kernels index the rows at run time (a tuple would compile per length)
+    shared_params_as_tuple: ClassVar[bool] = True
     #: True if the membrane right-hand side ``F`` is linear in ``v`` (one Newton step
     #: solves the implicit fractional schemes exactly)
     linear_membrane: ClassVar[bool] = False
