@@ -251,7 +251,7 @@ def test_soe_size_and_build_time_at_a_million_steps(scheme):
     elapsed = time.perf_counter() - t0
     assert fit.K <= 40  # measured 37 (gl, l1, pi_rect) and 38 (pi_trap)
     assert fit.max_rel_error <= 1e-9
-    assert elapsed < 1.0  # measured 40-130 ms
+    assert elapsed < 1.0  # measured 40-170 ms (loaded machine)
     k = np.unique(np.geomspace(3, 10**6, 3000).round())  # independent spot check
     assert np.max(np.abs(fit.values(k) / kernel_at(scheme, 0.5, k) - 1)) <= 1e-9
 
