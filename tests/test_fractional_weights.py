@@ -7,8 +7,6 @@ kernel values and against the direct history sum they replace.
 
 from __future__ import annotations
 
-import time
-
 import mpmath as mp
 import numpy as np
 import pytest
@@ -245,13 +243,11 @@ def test_full_history_is_the_convolution():
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_soe_size_and_build_time_at_a_million_steps(scheme):
-    t0 = time.perf_counter()
+def test_soe_size_at_a_million_steps(scheme):
+    """K and the verified error (build times are measured in validation/soe_kernel.py)."""
     fit = build_soe_kernel(scheme, 0.5, 10**6, 1e-9)
-    elapsed = time.perf_counter() - t0
     assert fit.K <= 40  # measured 37 (gl, l1, pi_rect) and 38 (pi_trap)
     assert fit.max_rel_error <= 1e-9
-    assert elapsed < 1.0  # measured 40-170 ms (loaded machine)
     k = np.unique(np.geomspace(3, 10**6, 3000).round())  # independent spot check
     assert np.max(np.abs(fit.values(k) / kernel_at(scheme, 0.5, k) - 1)) <= 1e-9
 
