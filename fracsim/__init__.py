@@ -12,7 +12,7 @@ from .engine.codegen import cache_dir
 from .errors import NonFiniteStateError
 from .fractional.memory import SOE, FullMemory, ShortMemory
 from .inputs import StepCurrent, TimedArray, step_current
-from .models import LIF, QIF, AdLIF, Conductance, Izhikevich, NeuronModel, Param
+from .models import LIF, LNM, QIF, AdLIF, Conductance, Izhikevich, NeuronModel, Param
 from .network import Network, Population, PopulationView, Projection
 from .result import Result, SpikeTrains, load
 from .simulate import simulate
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SOE", "FullMemory", "ShortMemory",
-    "AdLIF", "CondSynapse", "Conductance", "ExpSynapse", "Izhikevich", "LIF", "Network",
+    "AdLIF", "CondSynapse", "Conductance", "ExpSynapse", "Izhikevich", "LIF", "LNM", "Network",
     "NeuronModel",
     "NonFiniteStateError", "Param", "Population", "PopulationView", "Projection", "QIF",
     "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot", "reference",

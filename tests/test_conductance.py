@@ -10,6 +10,8 @@ from scipy.integrate import solve_ivp
 import fracsim as fs
 from fracsim.models.conductance import PRESETS
 
+ERR_500MS_DT001 = 1e-3  # |v - v_ivp| bound; measured 6.4e-4 (v spans about 4 units)
+
 
 def ivp_reference(model, current, state0, t_stop, rtol=1e-10):
     """solve_ivp (DOP853, rtol 1e-10) of the same equations, spike times by events."""
@@ -34,9 +36,9 @@ def ivp_reference(model, current, state0, t_stop, rtol=1e-10):
                      dense_output=True, events=crossing)
 
 
-def test_rk4_matches_solve_ivp_trajectory_and_spike_times():
+def test_midpoint_matches_solve_ivp_trajectory_and_spike_times():
     """alpha = 1, tonic spiking, 500 ms at dt = 0.01 ms: spike times within 0.1 ms (they
-    agree far better), trajectory within the RK4 error."""
+    agree far better), trajectory within the second-order scheme's error."""
     model = fs.Conductance.preset("tonic_spiking")
     state0 = model.resting_state(-1.5)
     amp = -0.5
@@ -54,10 +56,10 @@ def test_rk4_matches_solve_ivp_trajectory_and_spike_times():
     assert np.all(np.abs(t_sim - t_ref) <= 0.1)
     assert np.all((t_sim - t_ref >= -1e-6) & (t_sim - t_ref <= 0.01 + 1e-6))
     v_ref = ref.sol(res.t)[0]
-    assert np.max(np.abs(res.state["v"][:, 0] - v_ref)) < 1e-5
+    assert np.max(np.abs(res.state["v"][:, 0] - v_ref)) < ERR_500MS_DT001
 
 
-def test_rk4_is_fourth_order():
+def test_midpoint_is_second_order():
     model = fs.Conductance.preset("tonic_spiking")
     state0 = model.resting_state(-1.5)
     ref = ivp_reference(model, lambda t: -0.5, state0, 60.0, rtol=1e-13)
@@ -66,7 +68,7 @@ def test_rk4_is_fourth_order():
         res = fs.simulate(model, 60.0, dt=dt, current=-0.5, **state0)
         errs.append(np.max(np.abs(res.state["v"][:, 0] - ref.sol(res.t)[0])))
     orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
-    assert np.all(orders > 3.5), (errs, orders)
+    assert np.all(np.abs(orders - 2.0) < 0.15), (errs, orders)
 
 
 @pytest.mark.parametrize("name, lo, hi", [("tonic_spiking", 40, 50),
@@ -167,3 +169,24 @@ def test_bad_parameters_and_resets_are_named():
 
 def test_presets_table_is_complete():
     assert set(PRESETS) >= {"tonic_spiking", "phasic_spiking", "tonic_bursting"}
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.8])
+def test_conductance_neurons_drive_each_other_in_a_network(alpha):
+    """Spikes (upward crossings) of a tonic conductance neuron drive a resting one through
+    an exponential synapse; without the projection the target stays silent."""
+    counts = []
+    for connected in (False, True):
+        net = fs.Network(dt=0.05, seed=0)
+        model = fs.Conductance.preset("tonic_spiking", alpha=alpha)
+        src = net.population(model, 1, name="src", current=-0.5,
+                             **model.resting_state(-1.5))
+        dst = net.population(model, 1, name="dst", current=-1.0,
+                             **model.resting_state(-1.0))
+        if connected:
+            net.connect(src, dst, rule="all_to_all", weight=1.5, delay=1.0,
+                        synapse=fs.ExpSynapse(tau=20.0))
+        res = net.run(1500.0, record={"spikes": [src, dst]})
+        assert res.pop("src").spikes.times.size >= 5
+        counts.append(res.pop("dst").spikes.times.size)
+    assert counts[0] == 0 and counts[1] >= 3, counts

@@ -5,6 +5,7 @@ from .base import NeuronModel, Param
 from .conductance import Conductance
 from .izhikevich import Izhikevich
 from .lif import LIF
+from .lnm import LNM
 from .qif import QIF
 
-__all__ = ["AdLIF", "Conductance", "Izhikevich", "LIF", "NeuronModel", "Param", "QIF"]
+__all__ = ["AdLIF", "Conductance", "Izhikevich", "LIF", "LNM", "NeuronModel", "Param", "QIF"]

@@ -20,8 +20,11 @@ Spikes are emitted on upward crossings of ``v_spike`` (``v_old < v_spike <= v_ne
 is no reset and no refractory period: the dynamics are smooth, and the reset semantics of
 fractional membranes do not apply (``reset`` must be "shift", the default).
 
-Integration at integer order: the classical fourth-order Runge-Kutta method on
-``(v, v_f, v_s, v_us)`` with the input held over the step.  For ``alpha < 1`` the
+Integration at integer order: the explicit midpoint method (second order) on
+``(v, v_f, v_s, v_us)`` with the input held over the step; the currents of the filtered
+terms are evaluated once per step, at the midpoint filter values (a change of order h^2
+in the midpoint state, so the method stays second order), the instantaneous fast ones
+twice: 2 + (terms) tanh evaluations per step instead of 4 (terms) for RK4.  For ``alpha < 1`` the
 membrane goes through :mod:`fracsim.fractional.stepper` and the filters advance by
 exponential Euler driven by the mean of ``v`` over the step.
 """
@@ -46,49 +49,50 @@ THRESHOLD_ROW = _VSPIKE
 REFRACTORY_ROW = _REF
 
 
-@njit(inline="always", cache=True)
-def _currents(v, vf, vs, vus, p, i):
-    """``sum_j R g_j tanh(v_{x_j} - delta_j)`` and its derivative with respect to ``v``
-    through the instantaneous fast terms."""
+@njit(cache=True)
+def _currents(v, vf, vs, vus, p, i, which):
+    """``sum_j R g_j tanh(v_{x_j} - delta_j)`` over the terms selected by ``which`` (0: all,
+    1: the instantaneous fast terms only, 2: all others) and its derivative with respect to
+    ``v`` through the instantaneous fast terms."""
     total = 0.0
     slope = 0.0
     instant = param(p, _INSTANT, i) > 0.5
     for t in range(int(param(p, _NTERMS, i))):
         row = _BASE + 3 * t
         ts = param(p, row + 2, i)
-        vx = vf if ts < 0.5 else (vs if ts < 1.5 else vus)
-        vx = v if (instant and ts < 0.5) else vx
+        on_v = instant and ts < 0.5
+        if (which == 1 and not on_v) or (which == 2 and on_v):
+            continue
+        vx = v if on_v else (vf if ts < 0.5 else (vs if ts < 1.5 else vus))
         th = np.tanh(vx - param(p, row + 1, i))
         g = param(p, row, i)
         total += g * th
-        slope += g * (1.0 - th * th) if (instant and ts < 0.5) else 0.0
+        slope += g * (1.0 - th * th) if on_v else 0.0
     return total, slope
 
 
 @njit(inline="always", cache=True)
-def _derivs(v, vf, vs, vus, p, i, d):
-    """Time derivatives of ``(v, v_f, v_s, v_us)`` at integer order."""
-    cur, _ = _currents(v, vf, vs, vus, p, i)
-    dv = (param(p, _VREST, i) - v + d - cur) * param(p, _INV_TAU_M, i)
-    dvf = (v - vf) * param(p, _INV_TF, i)
-    return dv, dvf, (v - vs) * param(p, _INV_TS, i), (v - vus) * param(p, _INV_TUS, i)
-
-
-@njit(inline="always", cache=True)
 def neuron(x, p, i, d, held, dt):
-    """Integer-order RK4 step of neuron ``i``; returns (spiked, finite)."""
+    """Integer-order step of neuron ``i`` by the explicit midpoint method (second order),
+    evaluating the currents of the filtered terms once per step, at the midpoint filter
+    values, and the instantaneous fast terms at ``v_n`` and at the midpoint; returns
+    (spiked, finite)."""
     v, vf, vs, vus = x[0, i], x[1, i], x[2, i], x[3, i]
     h = 0.5 * dt
-    k1 = _derivs(v, vf, vs, vus, p, i, d)
-    k2 = _derivs(v + h * k1[0], vf + h * k1[1], vs + h * k1[2], vus + h * k1[3], p, i, d)
-    k3 = _derivs(v + h * k2[0], vf + h * k2[1], vs + h * k2[2], vus + h * k2[3], p, i, d)
-    k4 = _derivs(v + dt * k3[0], vf + dt * k3[1], vs + dt * k3[2], vus + dt * k3[3], p, i, d)
-    w = dt / 6.0
-    v_new = v + w * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
-    x[1, i] = v_new if param(p, _INSTANT, i) > 0.5 else vf + w * (
-        k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
-    x[2, i] = vs + w * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
-    x[3, i] = vus + w * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+    inv_m = param(p, _INV_TAU_M, i)
+    base = param(p, _VREST, i) + d
+    vf_m = vf + h * (v - vf) * param(p, _INV_TF, i)
+    vs_m = vs + h * (v - vs) * param(p, _INV_TS, i)
+    vus_m = vus + h * (v - vus) * param(p, _INV_TUS, i)
+    c_filt, _ = _currents(v, vf_m, vs_m, vus_m, p, i, 2)
+    c_fast, _ = _currents(v, vf, vs, vus, p, i, 1)
+    v_mid = v + h * (base - v - c_filt - c_fast) * inv_m
+    c_fast, _ = _currents(v_mid, vf, vs, vus, p, i, 1)
+    v_new = v + dt * (base - v_mid - c_filt - c_fast) * inv_m
+    instant = param(p, _INSTANT, i) > 0.5
+    x[1, i] = v_new if instant else vf + dt * (v_mid - vf_m) * param(p, _INV_TF, i)
+    x[2, i] = vs + dt * (v_mid - vs_m) * param(p, _INV_TS, i)
+    x[3, i] = vus + dt * (v_mid - vus_m) * param(p, _INV_TUS, i)
     x[0, i] = v_new
     s = (v < param(p, _VSPIKE, i)) and (v_new >= param(p, _VSPIKE, i))
     return s, abs(v_new) < np.inf and abs(x[2, i]) < np.inf and abs(x[3, i]) < np.inf
@@ -97,7 +101,7 @@ def neuron(x, p, i, d, held, dt):
 @njit(inline="always", cache=True)
 def rhs(v, x, p, i, d):
     """``F = (v_rest - v + d - sum_j R I_j) / tau_m`` of ``D^a v = F`` and ``dF/dv``."""
-    cur, slope = _currents(v, x[1, i], x[2, i], x[3, i], p, i)
+    cur, slope = _currents(v, x[1, i], x[2, i], x[3, i], p, i, 0)
     inv = param(p, _INV_TAU_M, i)
     return (param(p, _VREST, i) - v + d - cur) * inv, (-1.0 - slope) * inv
 
