@@ -214,6 +214,13 @@ class Network:
         pop = Population(self, model, n, name, start, x0)
         if memory is None and model.is_fractional:
             memory = SOE(1e-9)
+        if (memory is not None and self.scheme == "pi_trap"
+                and getattr(memory, "kind", "") == "short"):
+            raise ValueError(
+                "memory=fs.ShortMemory(...) with scheme='pi_trap': truncating the Volterra "
+                "history of F drops the integral that makes up v itself; use FullMemory or "
+                "SOE with 'pi_trap', or ShortMemory with scheme='l1'/'gl'"
+            )
         if memory is not None and self.scheme == "pi_trap" and model.orders:
             raise ValueError(
                 "orders= (a multi-term membrane) needs scheme='l1' or 'gl', not 'pi_trap'"

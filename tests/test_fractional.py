@@ -183,6 +183,11 @@ def test_shift_reset_converges_and_schemes_agree():
         assert np.max(np.abs(t - ref)) <= 4 * dt + 0.01, (scheme, dt, t, ref)
 
 
+def test_pi_trap_rejects_short_memory():
+    with pytest.raises(ValueError, match="ShortMemory"):
+        fs.simulate(fs.LIF(alpha=0.5), 1.0, scheme="pi_trap", memory=fs.ShortMemory(10))
+
+
 def test_pi_trap_rejects_history_resets():
     for reset in ("jump", "subtract"):
         with pytest.raises(ValueError, match="reset"):
