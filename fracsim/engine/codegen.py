@@ -41,10 +41,11 @@ def cache_dir() -> Path:
 
 
 def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
-                      setup: list[str]) -> list[str]:
+                      setup: list[str], teardown: list[str]) -> list[str]:
     """The fused per-neuron loop of population ``k``: drive assembly (constant +
     time-varying column + synaptic channels, each channel decaying after use) followed by
-    ``step_lines`` (after the per-step ``setup``), which advance neuron ``i`` with drive
+    ``step_lines`` (between the per-step ``setup`` and ``teardown``), which advance neuron
+    ``i`` with drive
     ``d`` (``held``: refractory in this step) and set ``s`` (spiked) and ``ok`` (new state
     finite).  A spike makes the neuron refractory until step ``n + 1 + round(t_ref / dt)``
     (exclusive).  Two versions of the loop, with and without a time-varying current, so
@@ -71,6 +72,7 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
         first = (f"d = iconst{k}[i] + itime{k}[row, icol{k}[i]]" if timed
                  else f"d = iconst{k}[i]")
         lines += ["                " + ln for ln in [first] + chan + update]
+    lines += ["        " + ln for ln in teardown]
     lines += [
         f"        if bad < size{k}:",
         "            counters[1] = 2",
@@ -109,12 +111,12 @@ def loop_source(signature: tuple) -> str:
         if frac is None:
             imports.append(f"from {module} import neuron as neuron{k}")
             step = [f"s, ok = neuron{k}(x{k}, par{k}, i, d, held, dt)"]
-            pre = []
+            pre, post = [], []
         else:
             imports += [ln for ln in stepper.imports(k, module) if ln not in imports]
             args += [f"{name}{k}" for name in stepper.ARRAYS]
             step = stepper.step_lines(k, *frac)
-            pre = stepper.step_setup(k)
+            pre, post = stepper.step_setup(k), stepper.step_teardown(k)
         setup += [
             f"    first{k} = offsets[{k}, 0]",
             f"    size{k} = offsets[{k}, 1]",
@@ -128,7 +130,7 @@ def loop_source(signature: tuple) -> str:
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        body += _population_lines(k, kinds, step, pre)
+        body += _population_lines(k, kinds, step, pre, post)
     head = [
         "",
         "",

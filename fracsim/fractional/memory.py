@@ -33,8 +33,9 @@ Arrays of one population (``size`` neurons, ``G`` distinct orders, ring width ``
 * ``ring``  float64[size, W]  increments, ``q_m`` at column ``m % W``
 * ``coef``  float64[G, W + 1] ``c_0 .. c_W`` of each order group
 * ``lam``, ``beta``, ``mu``   float64[G, K]  ``λ_j``, ``β_j``, ``λ_j^(W+1)``
-* ``soe``   float64[size, K]  the states ``U_j``
+* ``soe``   float64[K, size]  the states ``U_j`` (neuron index contiguous)
 * ``tail``  float64[size]     ``sum_j β_j U_j``, summed when the states are advanced
+* ``leave`` float64[size]     the increment that left the exact window this step
 * ``first`` int64[size]       step from which the neuron's history counts (0, or the
   step after a "restart" reset)
 * ``group`` int64[size]       order group of the neuron
@@ -124,39 +125,50 @@ def history(i, n, slot, ring, coef, tail, first, g):
 
 
 @njit(inline="always", cache=True)
-def push(i, n, slot, q, ring, lam, mu, beta, soe, tail, first, g):
-    """Store ``q_n`` of neuron ``i`` (``slot = n % W``), advance its exponential states with
-    the increment leaving the exact window, ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}``, and sum
-    the next step's tail ``sum_j β_j U_j`` in the same pass (one read and one write of the
-    states per step: the SOE memory is bandwidth-bound)."""
+def push(i, n, slot, q, ring, first, leave):
+    """Store ``q_n`` of neuron ``i`` (``slot = n % W``) and note the increment leaving the
+    exact window, ``q_{n-W}`` (zero before the neuron's history reaches it), in ``leave[i]``
+    for :func:`advance`."""
     w = ring.shape[1]
-    old = ring[i, slot] if n - w >= first[i] else 0.0
+    leave[i] = ring[i, slot] if n - w >= first[i] else 0.0
     ring[i, slot] = q
-    kk = soe.shape[1]
-    a0 = a1 = 0.0  # two partial sums: shorter dependency chains
-    j = 0
-    while j + 2 <= kk:
-        u0 = lam[g, j] * soe[i, j] + mu[g, j] * old
-        u1 = lam[g, j + 1] * soe[i, j + 1] + mu[g, j + 1] * old
-        soe[i, j] = u0
-        soe[i, j + 1] = u1
-        a0 += beta[g, j] * u0
-        a1 += beta[g, j + 1] * u1
-        j += 2
-    if j < kk:
-        u0 = lam[g, j] * soe[i, j] + mu[g, j] * old
-        soe[i, j] = u0
-        a0 += beta[g, j] * u0
-    tail[i] = a0 + a1
 
 
 @njit(cache=True)
-def clear(i, n, ring, soe, tail, first):
+def advance(soe, lam, mu, beta, tail, leave, group):
+    """After a step of the whole population: ``U_j <- λ_j U_j + λ_j^(W+1) q_{n-W}`` and the
+    next step's tail ``sum_j β_j U_j``, one exponential at a time across all neurons (the
+    neuron index is contiguous: the loops vectorise, and each neuron's tail is summed in a
+    fixed order, j = 0, 1, ...)."""
+    kk, size = soe.shape
+    if kk == 0:
+        return
+    for i in range(size):
+        tail[i] = 0.0
+    if lam.shape[0] == 1:
+        for j in range(kk):
+            lj, mj, bj = lam[0, j], mu[0, j], beta[0, j]
+            for i in range(size):
+                u = lj * soe[j, i] + mj * leave[i]
+                soe[j, i] = u
+                tail[i] += bj * u
+    else:
+        for j in range(kk):
+            for i in range(size):
+                g = group[i]
+                u = lam[g, j] * soe[j, i] + mu[g, j] * leave[i]
+                soe[j, i] = u
+                tail[i] += beta[g, j] * u
+
+
+@njit(cache=True)
+def clear(i, n, soe, tail, first, leave):
     """Forget the history of neuron ``i``: it restarts at step ``n + 1``."""
     first[i] = n + 1
     tail[i] = 0.0
-    for j in range(soe.shape[1]):
-        soe[i, j] = 0.0
+    leave[i] = 0.0
+    for j in range(soe.shape[0]):
+        soe[j, i] = 0.0
 
 
 @dataclass
@@ -175,13 +187,14 @@ class FractionalArrays:
     base: np.ndarray  # pi_trap: v at the origin plus the jumps since (float64[size])
     f0: np.ndarray  # pi_trap: F at the origin (float64[size])
     tail: np.ndarray  # sum_j β_j U_j of each neuron for the coming step (float64[size])
+    leave: np.ndarray  # increment leaving the exact window in this step (float64[size])
     a0: np.ndarray  # pi_trap: weight a0_m of F_0, m = 0..horizon + 1 (float64[G, .])
     horizon: int  # steps up to which the strategy is exact / within tol
 
     def as_args(self) -> tuple:
         """In the order of :data:`fracsim.fractional.stepper.ARRAYS`."""
         return (self.ring, self.coef, self.lam, self.beta, self.mu, self.soe, self.first,
-                self.group, self.ha, self.base, self.f0, self.a0, self.tail)
+                self.group, self.ha, self.base, self.f0, self.a0, self.tail, self.leave)
 
 
 def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
@@ -238,9 +251,9 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
         a0 = np.zeros((orders.shape[0], 1))
     return FractionalArrays(
         ring=np.zeros((size, width)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
-        soe=np.zeros((size, n_exp)), first=np.zeros(size, dtype=np.int64),
+        soe=np.zeros((n_exp, size)), first=np.zeros(size, dtype=np.int64),
         group=group.astype(np.int64), ha=ha, base=np.zeros(size), f0=np.zeros(size), a0=a0,
-        tail=np.zeros(size), horizon=n_steps,
+        tail=np.zeros(size), leave=np.zeros(size), horizon=n_steps,
     )
 
 

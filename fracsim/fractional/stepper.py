@@ -56,7 +56,7 @@ NEWTON_STEPS = 2
 
 #: per-population arrays of a fractional population, in the loop's argument order
 ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
-          "fbase", "ff0", "fa0", "ftail")
+          "fbase", "ff0", "fa0", "ftail", "fleave")
 
 
 def imports(k: int, module: str) -> list[str]:
@@ -64,13 +64,19 @@ def imports(k: int, module: str) -> list[str]:
     return [
         f"from {module} import rhs as rhs{k}, aux as aux{k}, spike as spike{k}, "
         f"on_spike as on_spike{k}, THRESHOLD_ROW as THR{k}",
-        "from fracsim.fractional.memory import history, push, clear",
+        "from fracsim.fractional.memory import history, push, clear, advance",
     ]
 
 
 def step_setup(k: int) -> list[str]:
     """Lines run once per step before the neuron loop of population ``k``."""
     return [f"slot{k} = n % fring{k}.shape[1]"]
+
+
+def step_teardown(k: int) -> list[str]:
+    """Lines run once per step after the neuron loop of population ``k``: advance the
+    exponential memory of every neuron at once."""
+    return [f"advance(fsoe{k}, flam{k}, fmu{k}, fbeta{k}, ftail{k}, fleave{k}, fgrp{k})"]
 
 
 def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> list[str]:
@@ -100,10 +106,9 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> l
     lines.append(f"x{k}[0, i] = v")
     # "shift": the history records the increment before the reset, not the jump
     q = "dv" if reset == "shift" else "v - v0"
-    push_call = (f"push(i, n, slot{k}, {q}, fring{k}, flam{k}, fmu{k}, fbeta{k}, fsoe{k}, "
-                 f"ftail{k}, ffirst{k}, gi)")
+    push_call = f"push(i, n, slot{k}, {q}, fring{k}, ffirst{k}, fleave{k})"
     if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k})", "else:",
+        lines += ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
                   "    " + push_call]
     else:
         lines.append(push_call)
@@ -156,10 +161,9 @@ def _volterra_lines(k: int, reset: str, newton: int) -> list[str]:
         f"f_new = rhs{k}(v, x{k}, par{k}, i, d)[0]",
         "f_new = 0.5 * (f_new + f_pre) if s else f_new",
     ]
-    push_call = (f"push(i, n, slot{k}, f_new, fring{k}, flam{k}, fmu{k}, fbeta{k}, fsoe{k}, "
-                 f"ftail{k}, ffirst{k}, gi)")
+    push_call = f"push(i, n, slot{k}, f_new, fring{k}, ffirst{k}, fleave{k})"
     if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k})", "else:",
+        lines += ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
                   "    " + push_call]
     else:
         lines.append(push_call)
