@@ -285,3 +285,21 @@ def test_soe_falls_back_to_the_verified_quadrature(monkeypatch):
     monkeypatch.setattr(soe, "_reference_nodes", lambda *args: (np.array([1.0]), np.ones(1)))
     with pytest.raises(RuntimeError, match="cannot reach tol"):
         build_soe_kernel("gl", 0.5, 10**5, 1e-9)
+
+
+def test_soe_fits_are_kept_on_disk(tmp_path, monkeypatch):
+    """A verified fit is written to the cache directory and read back identically."""
+    from fracsim.fractional import soe as soe_module
+
+    monkeypatch.setenv("FRACSIM_CACHE_DIR", str(tmp_path))
+    soe_module._soe_cached.cache_clear()
+    first = soe_kernel("l1", 0.55, 5000, 1e-7)
+    files = list((tmp_path / "soe").glob("*.npz"))
+    assert len(files) == 1
+    soe_module._soe_cached.cache_clear()
+    again = soe_kernel("l1", 0.55, 5000, 1e-7)
+    soe_module._soe_cached.cache_clear()
+    for name in ("decay", "weight", "exact"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    assert (again.c0, again.max_rel_error, again.n_max, again.method) == (
+        first.c0, first.max_rel_error, first.n_max, first.method)
