@@ -130,7 +130,8 @@ def compile_network(net, n_steps: int) -> Compiled:
             lay.frac = build_arrays(pop.model.value("alpha", pop.n), dt, net.scheme,
                                     pop.memory, n_steps, pop.model.orders)
             newton = 1 if pop.model.linear_membrane else stepper.NEWTON_STEPS
-            lay.frac_spec = (net.scheme, pop.model.reset, newton)
+            reset = pop.model.reset if pop.model.has_reset else stepper.NO_RESET
+            lay.frac_spec = (net.scheme, reset, newton)
         layouts.append(lay)
         off = lay.chan_off + len(chans) * pop.n
     buf = np.zeros(off)

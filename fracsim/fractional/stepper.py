@@ -41,7 +41,10 @@ On a spike the model's reset semantics apply (all equal at ``a = 1``):
 * ``"shift"`` (all schemes): ``v`` is set to the reset value but the derivative acts on
   ``v`` minus its jumps, ``D^a (v - sum_s J_s H(t - t_s)) = F``: the memory of the past
   dynamics is kept, the reset itself is not remembered as a change of ``v``.  Converges
-  as ``dt -> 0``.
+  as ``dt -> 0``.  The continuous part of the spike step is taken up to the threshold
+  (GL, L1: the increment ``v_th - v_n``; pi_trap: ``F`` at ``v_th``): how far a step
+  overshoots the threshold, a discretisation artefact that for the QIF and Izhikevich
+  models can be large, does not enter the memory.
 * ``"restart"`` (all schemes): ``v`` is set to the reset value and the history is
   cleared: the neuron restarts as if the spike time were its initial time.
 """
@@ -50,6 +53,9 @@ from __future__ import annotations
 
 SCHEMES = ("gl", "l1", "pi_trap")
 RESETS = ("jump", "subtract", "shift", "restart")
+#: the reset the engine uses for a model that has none (the conductance neuron): no jump,
+#: and the spike step's increment is recorded as it is
+NO_RESET = "none"
 #: resets that put the jump into the increment history (not defined for "pi_trap")
 HISTORY_RESETS = ("jump", "subtract")
 NEWTON_STEPS = 2
@@ -104,8 +110,11 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> l
         "v = v0 + dv",
     ] + _spike_lines(k, reset)
     lines.append(f"x{k}[0, i] = v")
-    # "shift": the history records the increment before the reset, not the jump
-    q = "dv" if reset == "shift" else "v - v0"
+    # "shift": the history records the continuous increment, up to the threshold (the
+    # overshoot past it within the spike step is a discretisation artefact: kept out of the
+    # memory, it cannot make the trajectory depend on how far the step overshot)
+    q = {"shift": f"(min(v0 + dv, param(par{k}, THR{k}, i)) - v0) if s else dv",
+         "none": "dv"}.get(reset, "v - v0")
     push_call = f"push(i, n, slot{k}, {q}, fring{k}, ffirst{k}, fleave{k})"
     if reset == "restart":
         lines += ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
@@ -155,7 +164,8 @@ def _volterra_lines(k: int, reset: str, newton: int) -> list[str]:
         "v_int = v",
         "v = v0 if held else v",
         "f_pre = 0.0",
-    ] + _spike_lines(k, reset, (f"f_pre = rhs{k}(v, x{k}, par{k}, i, d)[0]",)) + [
+    ] + _spike_lines(k, reset, (
+        f"f_pre = rhs{k}(min(v, param(par{k}, THR{k}, i)), x{k}, par{k}, i, d)[0]",)) + [
         f"fbase{k}[i] += v - v_int  # hold and reset enter as jumps",
         f"x{k}[0, i] = v",
         f"f_new = rhs{k}(v, x{k}, par{k}, i, d)[0]",

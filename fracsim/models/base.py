@@ -114,6 +114,8 @@ class NeuronModel:
     #: state variables that may carry a Caputo derivative of order alpha (fractional issue)
     fractional_vars: ClassVar[tuple[str, ...]] = ("v",)
     params: ClassVar[dict[str, Param]] = {}
+    #: False for a model whose spikes do not reset it (the reset semantics do not apply)
+    has_reset: ClassVar[bool] = True
     #: pack parameters shared by all neurons as a tuple (in registers); False for models
     #: whose kernels index the rows at run time (a tuple would compile per length)
     shared_params_as_tuple: ClassVar[bool] = True

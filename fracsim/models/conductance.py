@@ -179,6 +179,7 @@ class Conductance(NeuronModel):
     kernel_module = "fracsim.models.conductance"
     threshold_param = "v_spike"
     shared_params_as_tuple = False  # the terms are indexed at run time
+    has_reset = False
     base_params = {
         "tau_m": Param(1.0, "ms", "membrane time constant", "positive"),
         "tau_f": Param(0.0, "ms", "fast filter time constant (0: instantaneous)",
