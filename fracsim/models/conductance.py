@@ -155,6 +155,18 @@ PRESETS: dict[str, dict] = {
 }
 
 
+#: other names of the presets (``"bursting"`` as in DESIGN.md's example)
+ALIASES = {"bursting": "tonic_bursting", "spiking": "tonic_spiking"}
+
+
+def _preset_name(name: str) -> str:
+    name = ALIASES.get(name, name)
+    if name not in PRESETS:
+        raise ValueError(
+            f"preset must be one of {sorted(PRESETS)} (or {sorted(ALIASES)}), got {name!r}")
+    return name
+
+
 class Conductance(NeuronModel):
     """Multi-timescale conductance neuron (see the module docstring for the equations).
 
@@ -263,17 +275,14 @@ class Conductance(NeuronModel):
     @classmethod
     def preset(cls, name: str, **kwargs: Any) -> Conductance:
         """A preset of :data:`PRESETS` (its protocol: :meth:`protocol`)."""
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
-        return cls(terms=PRESETS[name]["terms"], **kwargs)
+        return cls(terms=PRESETS[_preset_name(name)]["terms"], **kwargs)
 
     @staticmethod
     def protocol(name: str) -> dict:
         """The stimulation protocol of preset ``name``: ``baseline``, ``amplitude``,
         ``onset`` (ms), ``t_stop`` (ms), ``dt`` (ms), ``current`` (a step current) and
         ``state0`` (initial values, keyword arguments of ``fs.simulate``)."""
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+        name = _preset_name(name)
         from ..inputs import step_current
 
         spec = dict(PRESETS[name]["protocol"])
