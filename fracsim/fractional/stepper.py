@@ -115,13 +115,16 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> l
     # memory, it cannot make the trajectory depend on how far the step overshot)
     q = {"shift": f"(min(v0 + dv, param(par{k}, THR{k}, i)) - v0) if s else dv",
          "none": "dv"}.get(reset, "v - v0")
+    return lines + _store_lines(k, reset, q)
+
+
+def _store_lines(k: int, reset: str, q: str) -> list[str]:
+    """Push the step's history entry ``q`` (or clear the history on a "restart" spike)."""
     push_call = f"push(i, n, slot{k}, {q}, fring{k}, ffirst{k}, fleave{k})"
     if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
-                  "    " + push_call]
-    else:
-        lines.append(push_call)
-    return lines
+        return ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
+                "    " + push_call]
+    return [push_call]
 
 
 def _spike_lines(k: int, reset: str, before_reset: tuple[str, ...] = ()) -> list[str]:
@@ -171,10 +174,4 @@ def _volterra_lines(k: int, reset: str, newton: int) -> list[str]:
         f"f_new = rhs{k}(v, x{k}, par{k}, i, d)[0]",
         "f_new = 0.5 * (f_new + f_pre) if s else f_new",
     ]
-    push_call = f"push(i, n, slot{k}, f_new, fring{k}, ffirst{k}, fleave{k})"
-    if reset == "restart":
-        lines += ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
-                  "    " + push_call]
-    else:
-        lines.append(push_call)
-    return lines
+    return lines + _store_lines(k, reset, "f_new")
