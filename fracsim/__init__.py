@@ -8,9 +8,11 @@ Quick use::
 """
 
 from . import plot, reference
+from .analysis import classify, fi_curve, iv_curves, regime_map
 from .engine.codegen import cache_dir
 from .errors import NonFiniteStateError
 from .fractional.memory import SOE, FullMemory, ShortMemory
+from .grad import loss, surrogate
 from .inputs import StepCurrent, TimedArray, step_current
 from .models import LIF, LNM, QIF, AdLIF, Conductance, Izhikevich, NeuronModel, Param
 from .network import Network, Population, PopulationView, Projection
@@ -18,13 +20,12 @@ from .result import Result, SpikeTrains, load
 from .simulate import simulate
 from .synapses import CondSynapse, ExpSynapse
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
-    "SOE", "FullMemory", "ShortMemory",
-    "AdLIF", "CondSynapse", "Conductance", "ExpSynapse", "Izhikevich", "LIF", "LNM", "Network",
-    "NeuronModel",
-    "NonFiniteStateError", "Param", "Population", "PopulationView", "Projection", "QIF",
-    "Result", "SpikeTrains", "StepCurrent", "TimedArray", "cache_dir", "load", "plot", "reference",
-    "simulate", "step_current",
+    "LIF", "LNM", "QIF", "SOE", "AdLIF", "CondSynapse", "Conductance", "ExpSynapse",
+    "FullMemory", "Izhikevich", "Network", "NeuronModel", "NonFiniteStateError", "Param",
+    "Population", "PopulationView", "Projection", "Result", "ShortMemory", "SpikeTrains",
+    "StepCurrent", "TimedArray", "cache_dir", "classify", "fi_curve", "iv_curves", "load",
+    "loss", "plot", "reference", "regime_map", "simulate", "step_current", "surrogate",
 ]

@@ -238,8 +238,9 @@ def _edges(values: np.ndarray) -> np.ndarray:
 
 def axis_label(name: str, unit: str = "") -> str:
     """Readable axis label of a parameter name with its unit."""
+    words = {"neg": "negative", "pos": "positive"}
     pretty = {"alpha": "Caputo order α", "current": "input current I"}.get(
-        name, name.replace("_", " "))
+        name, " ".join(words.get(w, w) for w in name.split("_")))
     return f"{pretty} ({unit})" if unit and unit != "1" else pretty
 
 

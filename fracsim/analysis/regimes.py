@@ -16,8 +16,9 @@ given (activity before the stimulus is ignored), else ``t_start``; ``T = t_stop 
    ``theta`` is then the geometric mean of these two ISIs.  Otherwise
    ``theta = burst_isi`` [20 ms, i.e. 50 Hz].  A burst is a maximal run of
    ``>= min_burst_spikes`` [2] spikes joined by ISIs ``< theta``.  The train is *bursting*
-   if ``>= min_bursts`` [2] bursts hold ``>= burst_fraction`` [0.5] of its spikes, or if a
-   single burst holds all of them (a lone burst: phasic bursting at most).
+   if ``>= min_bursts`` [2] bursts hold ``>= burst_fraction`` [0.5] of its spikes; a
+   single burst holding all the spikes counts only for a phasic train (a persistent fast
+   train without pauses is tonic spiking).
 3. **Events** are the bursts (bursting train) or the spikes; ``D_k`` their intervals (burst
    start to burst start, or ISIs), without the first ``transient`` [1] of them when more
    than ``transient + 1`` remain (onset transients such as an initial doublet).  Typical
