@@ -3,7 +3,8 @@
 1. Conductance neuron (the "tonic_bursting" preset: fast -2 @ 0, slow +2 @ 0, slow
    g_s- @ delta_s-, ultraslow +1.5 @ -1.5) over the slow negative conductance's gain
    g_s- in [-3, 0] and offset delta_s- in [-2.5, 0.5], at the preset's constant current
-   I = -2 and at I = -1, from the preset's initial state, 12 s at dt = 0.1 ms (RK4).
+   I = -2 and at I = -1, from the preset's initial state, 12 s at dt = 0.1 ms (the model's
+   explicit midpoint integrator).
 2. Fractional Izhikevich neuron (``D^alpha v = 0.04 v^2 + 5 v + 140 - u + I``, only v
    fractional, L1 scheme + SOE memory, dt = 0.02 ms) over the order alpha in [0.6, 1]
    and the amplitude of the step current, for the parameters of the "tonic_bursting" and
@@ -13,7 +14,8 @@
 
 Each map is labelled by ``fs.classify`` (default criteria); thin black lines are contours
 of the firing rate.  Lettered points are shown as spike rasters below each map; a star
-marks the preset/pattern itself.
+marks the preset/pattern itself.  The maps and figures are ``fracsim.gallery``'s
+(``fracsim demo`` draws a coarse version of one map of each kind).
 
 Writes ``gallery_regime_maps_conductance.png`` and ``gallery_regime_maps_izhikevich.png``
 to ``--out`` (default examples/output/); ``--quick`` uses coarse grids.
@@ -30,115 +32,39 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
-import fracsim as fs  # noqa: E402
-from fracsim.analysis import regime_map  # noqa: E402
-
-ORDER = list(fs.plot.REGIME_COLOURS)
+from fracsim import gallery  # noqa: E402
 
 
-def examples(rm) -> list[tuple[int, int]]:
-    """One grid point per regime present (silent excepted), the one deepest inside its
-    region (distance to other regimes, plus a little to the grid's edge)."""
-    ii, jj = np.meshgrid(np.arange(rm.shape[0]) / rm.shape[0],
-                         np.arange(rm.shape[1]) / rm.shape[1], indexing="ij")
-    edge = np.minimum(np.minimum(ii, ii.max() - ii), np.minimum(jj, jj.max() - jj))
-    points = []
-    for regime in ORDER:
-        mine = rm.labels == regime
-        if not mine.any() or regime == "silent":
-            continue
-        other = ~mine
-        if other.any():
-            d = np.min(np.hypot(ii[mine][:, None] - ii[other][None, :],
-                                jj[mine][:, None] - jj[other][None, :]), axis=1)
-        else:
-            d = np.zeros(int(mine.sum()))
-        k = int(np.argmax(d + 0.3 * edge[mine]))
-        points.append((int(np.flatnonzero(mine.ravel())[k] // rm.shape[1]),
-                       int(np.flatnonzero(mine.ravel())[k] % rm.shape[1])))
-    return points
-
-
-def draw(fig, cell, rm, title: str, xlabel: str, ylabel: str, star=None) -> None:
-    """A regime map (top) and the spike rasters of its lettered example points (bottom)."""
-    sub = cell.subgridspec(2, 1, height_ratios=[3.2, 1.0], hspace=0.42)
-    ax = fig.add_subplot(sub[0])
-    fs.plot.regime_map(rm, ax=ax, title=title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if star is not None:
-        ax.plot(*star, marker="*", ms=14, color="white", mec="black", mew=0.8)
-    pts = examples(rm)
-    ax_r = fig.add_subplot(sub[1])
-    for k, (i, j) in enumerate(pts):
-        letter = "ABCDEF"[k]
-        x, y = rm.values[0][i], rm.values[1][j]
-        ax.annotate(letter, (x, y), ha="center", va="center", fontsize=8, weight="bold",
-                    bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="black", lw=0.6))
-        times = rm.train(i, j)
-        colour = fs.plot.REGIME_COLOURS[rm.labels[i, j]]
-        ax_r.vlines(times, k - 0.38, k + 0.38, color=colour, lw=0.9)
-    ax_r.set_yticks(range(len(pts)), [f"{'ABCDEF'[k]}: {rm.labels[i, j].replace('_', ' ')}"
-                                      for k, (i, j) in enumerate(pts)], fontsize=8)
-    ax_r.set_ylim(len(pts) - 0.5, -0.5)
-    ax_r.set_xlim(0, rm.t_stop)
-    if rm.onset:
-        ax_r.axvline(rm.onset, color="#c0392b", lw=0.8, ls="--")
-    ax_r.set_xlabel("time (ms)" + (" (dashed: current onset)" if rm.onset else ""))
-    ax_r.set_title("spike trains of the lettered points", fontsize=8.5, loc="left")
+def report(what: str, rm) -> None:
+    print(f"{what}: {rm.labels.size} neurons, {rm.wall_time:.1f} s; " + ", ".join(
+        f"{k} {v:.1%}" for k, v in rm.fractions().items() if v))
 
 
 def conductance(out: Path, quick: bool) -> None:
-    n = 9 if quick else 25
-    model = fs.Conductance.preset("tonic_bursting")
-    pr = fs.Conductance.protocol("tonic_bursting")
-    axes = {"slow_neg_gain": np.linspace(-3.0, 0.0, n),
-            "slow_neg_offset": np.linspace(-2.5, 0.5, n)}
-    fig = plt.figure(figsize=(13.5, 7.2))
-    outer = fig.add_gridspec(1, 2, wspace=0.55)
-    for col, current in enumerate((pr["amplitude"], -1.0)):
-        rm = regime_map(model, axes, current=current, t_stop=pr["t_stop"], dt=0.1,
-                        state0=pr["state0"])
-        print(f"conductance map at I = {current:g}: {rm.labels.size} neurons, "
-              f"{rm.wall_time:.1f} s; " + ", ".join(
-                  f"{k} {v:.1%}" for k, v in rm.fractions().items() if v))
-        star = (model.slow_neg_gain, model.slow_neg_offset) if current == pr["amplitude"] \
-            else None
-        draw(fig, outer[col], rm,
-             f"({'ab'[col]}) I = {current:g}" + (" (the preset's)" if star else "")
-             + f", {n}×{n} neurons, one run of {pr['t_stop'] / 1000:g} s",
-             "gain of the slow negative conductance $g_{s-}$",
-             r"offset of the slow negative conductance $\delta_{s-}$", star)
-    fig.suptitle("Conductance neuron (tonic-bursting preset, ★): firing regime over the slow "
-                 "negative conductance", fontsize=12)
-    fig.subplots_adjust(left=0.08, right=0.86, top=0.9, bottom=0.08)
+    n = 7 if quick else 25  # n = 1 mod 6: the preset itself is a grid point
+    panels = []
+    for letter, current in zip("ab", (-2.0, -1.0), strict=True):
+        rm = gallery.conductance_map(n, current=current)
+        report(f"conductance map at I = {current:g}", rm)
+        panels.append(gallery.conductance_panel(rm, current, letter))
+    fig = gallery.regime_maps_figure(
+        panels, "Conductance neuron (tonic-bursting preset, ★): firing regime over the slow "
+        "negative conductance")
     fig.savefig(out / "gallery_regime_maps_conductance.png", dpi=130)
     plt.close(fig)
 
 
 def izhikevich(out: Path, quick: bool) -> None:
     na, ni = (5, 7) if quick else (17, 25)
-    fig = plt.figure(figsize=(13.5, 7.2))
-    outer = fig.add_gridspec(1, 2, wspace=0.55)
-    for col, name in enumerate(("tonic_bursting", "phasic_bursting")):
-        model, proto = fs.Izhikevich.pattern(name)
-        axes = {"alpha": np.linspace(0.6, 1.0, na),
-                "current": np.linspace(0.0, 2.0 * proto["amplitude"], ni)}
-        rm = regime_map(model, axes, onset=proto["onset"], t_stop=2 * proto["t_stop"], dt=0.02,
-                        state0={"v0": proto["v0"], "u0": model.b * proto["v0"]},
-                        memory=fs.SOE(1e-9), scheme="l1")
-        print(f"Izhikevich {name} map: {rm.labels.size} neurons, {rm.wall_time:.1f} s; "
-              + ", ".join(f"{k} {v:.1%}" for k, v in rm.fractions().items() if v))
-        draw(fig, outer[col], rm,
-             f"({'ab'[col]}) '{name}' parameters (a={model.a:g}, b={model.b:g}, "
-             f"c={model.c:g}, d={model.d:g})",
-             "Caputo order α of the membrane", "step current I (mV/ms)",
-             (1.0, proto["amplitude"]))
-    fig.suptitle("Fractional Izhikevich neuron: firing regime over the order α and the step "
-                 "current (★: Izhikevich 2004 pattern)", fontsize=12)
-    fig.subplots_adjust(left=0.08, right=0.86, top=0.9, bottom=0.08)
+    panels = []
+    for letter, name in zip("ab", ("tonic_bursting", "phasic_bursting"), strict=True):
+        rm = gallery.izhikevich_map(name, na, ni)
+        report(f"Izhikevich {name} map", rm)
+        panels.append(gallery.izhikevich_panel(rm, name, letter))
+    fig = gallery.regime_maps_figure(
+        panels, "Fractional Izhikevich neuron: firing regime over the order α and the step "
+        "current (★: Izhikevich 2004 pattern)")
     fig.savefig(out / "gallery_regime_maps_izhikevich.png", dpi=130)
     plt.close(fig)
 

@@ -1,8 +1,12 @@
-"""``fracsim demo``: the four Izhikevich firing patterns, an E/I network raster, and the
-same network with fractional-order excitatory neurons.
+"""``fracsim demo``: the four Izhikevich firing patterns, an E/I network raster, the same
+network with fractional-order excitatory neurons, and the firing-regime gallery of
+:mod:`fracsim.gallery` (fractional Izhikevich patterns, conductance presets with their I-V
+curves, coarse regime maps).
 
 Writes ``izhikevich_patterns.png``, ``ei_network_raster.png``, ``ei_network_isi.png``,
-``ei_fractional.png`` and ``summary.txt`` into the output folder.
+``ei_fractional.png``, ``gallery_izhikevich_fractional.png``,
+``gallery_izhikevich_fractional_isi.png``, ``gallery_conductance.png``,
+``gallery_regime_maps.png`` and ``summary.txt`` into the output folder (:data:`FIGURES`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .gallery import CURRENT_COLOUR
+
+#: every figure the demo writes
+FIGURES = ("izhikevich_patterns.png", "ei_network_raster.png", "ei_network_isi.png",
+           "ei_fractional.png", "gallery_izhikevich_fractional.png",
+           "gallery_izhikevich_fractional_isi.png", "gallery_conductance.png",
+           "gallery_regime_maps.png")
+
+#: grid sizes of the demo's regime maps (conductance n x n; Izhikevich alpha x current),
+#: and the coarser ones of ``quick=True``
+MAP_SIZES = {"conductance": 13, "izhikevich": (17, 17)}
+QUICK_MAP_SIZES = {"conductance": 7, "izhikevich": (5, 5)}
+#: biological time of the E/I network runs with ``quick=True`` (ms)
+QUICK_EI_T_STOP = 200.0
 
 PATTERN_TITLES = {
     "tonic_spiking": "(A) tonic spiking",
@@ -41,18 +60,19 @@ def izhikevich_patterns(out: Path) -> list[str]:
                           v0=proto["v0"], record=("v",), progress=False)
         fs.plot.traces(res, "v", ax=ax, spike_peak=model.v_peak, colour="#1f4e99")
         i_t = current(res.t)
-        ax.plot(res.t, -90 + 2.0 * i_t / max(proto["amplitude"], 1e-9) * 5, color="#c0392b",
-                lw=1.0)
+        ax.plot(res.t, -90 + 2.0 * i_t / max(proto["amplitude"], 1e-9) * 5,
+                color=CURRENT_COLOUR, lw=1.0)
         ax.set_ylim(-95, 40)
         ax.set_title(f"{title}: a={model.a:g}, b={model.b:g}, c={model.c:g}, d={model.d:g}",
                      fontsize=9)
-        ax.text(0.99, 0.03, f"I = {proto['amplitude']:g} from t = {proto['onset']:g} ms",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#c0392b")
+        ax.text(0.99, 0.03, f"I = {proto['amplitude']:g} mV/ms from t = {proto['onset']:g} ms",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                color=CURRENT_COLOUR)
         n = len(res.spikes)
         lines.append(f"  {name:16s} {n:3d} spikes in {proto['t_stop']:g} ms (dt = "
                      f"{proto['dt']} ms)")
     fig.suptitle("Izhikevich (2004) firing patterns, simulated by fracsim "
-                 "(input current in red)", fontsize=11)
+                 "(step input current in dark grey)", fontsize=11)
     fig.tight_layout()
     fig.savefig(out / "izhikevich_patterns.png", dpi=130)
     plt.close(fig)
@@ -87,13 +107,15 @@ def build_ei(seed: int = 1, alpha_exc: float = 1.0):
     return net, E, inh, time.perf_counter() - t0
 
 
-def ei_network(out: Path, seed: int = 1) -> tuple[list[str], float]:
-    """Build and run the E/I network; plot raster and ISI; return summary lines and time."""
+def ei_network(out: Path, seed: int = 1, t_stop: float | None = None
+               ) -> tuple[list[str], float]:
+    """Build and run the E/I network (for ``t_stop`` ms, default ``EI["t_stop"]``); plot
+    raster and ISI; return summary lines and time."""
     import matplotlib.pyplot as plt
 
     import fracsim as fs
 
-    p = EI
+    p = dict(EI, t_stop=EI["t_stop"] if t_stop is None else t_stop)
     net, E, inh, t_build = build_ei(seed)
     t0 = time.perf_counter()
     res = net.run(p["t_stop"], record={"spikes": [E, inh], "v": E[:3]}, progress=False)
@@ -123,14 +145,15 @@ def ei_network(out: Path, seed: int = 1) -> tuple[list[str], float]:
 FRACTIONAL_ALPHAS = (1.0, 0.9, 0.8, 0.7)
 
 
-def ei_fractional(out: Path, seed: int = 1) -> list[str]:
-    """The E/I network with excitatory membranes of order alpha < 1: rasters, rates and
-    ISI statistics against alpha; return summary lines."""
+def ei_fractional(out: Path, seed: int = 1, t_stop: float | None = None) -> list[str]:
+    """The E/I network with excitatory membranes of order alpha < 1 (for ``t_stop`` ms,
+    default ``EI["t_stop"]``): rasters, rates and ISI statistics against alpha; return
+    summary lines."""
     import matplotlib.pyplot as plt
 
     import fracsim as fs
 
-    p = EI
+    p = dict(EI, t_stop=EI["t_stop"] if t_stop is None else t_stop)
     n_show = (400, 100)  # E and I neurons shown in the rasters
     fig = plt.figure(figsize=(11, 7.5))
     grid = fig.add_gridspec(len(FRACTIONAL_ALPHAS), 2, width_ratios=[3, 1.3])
@@ -183,8 +206,73 @@ def ei_fractional(out: Path, seed: int = 1) -> list[str]:
     return lines
 
 
-def run_demo(out: str | Path = "fracsim_demo_output", quiet: bool = False) -> Path:
-    """Run the demo and write its figures and ``summary.txt`` to ``out``."""
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def gallery_izhikevich(out: Path) -> list[str]:
+    """The four Izhikevich patterns at alpha = 1, 0.9, 0.8, 0.7 (:mod:`fracsim.gallery`);
+    return summary lines (spikes and regime of each pattern and order)."""
+    from . import gallery
+
+    runs = gallery.izhikevich_runs()
+    _save(gallery.izhikevich_fractional_figure(runs), out / "gallery_izhikevich_fractional.png")
+    _save(gallery.izhikevich_spike_times_figure(runs),
+          out / "gallery_izhikevich_fractional_isi.png")
+    return [f"  {name:16s} alpha = {alpha:<3g}: {run.n_spikes:3d} spikes, {run.label}"
+            for (name, alpha), run in runs.items()]
+
+
+def gallery_conductance(out: Path) -> list[str]:
+    """The conductance presets under their protocols beside their I-V curves
+    (:mod:`fracsim.gallery`); return summary lines (spikes and regime of each preset)."""
+    from . import gallery
+
+    runs = gallery.conductance_runs()
+    _save(gallery.conductance_figure(runs), out / "gallery_conductance.png")
+    return [f"  {name:16s} {run.n_spikes:3d} spikes in {run.protocol['t_stop']:g} ms "
+            f"(dt = {run.protocol['dt']:g} ms), fs.classify: {run.label}"
+            for name, run in runs.items()]
+
+
+def gallery_maps(out: Path, quick: bool = False) -> list[str]:
+    """Coarse regime maps (:mod:`fracsim.gallery`): the conductance neuron over the slow
+    negative conductance's (gain, offset) and the fractional Izhikevich neuron
+    ("tonic_bursting" parameters) over (alpha, step current); return summary lines (grid,
+    regimes found, the label of the preset / pattern itself)."""
+    from . import gallery
+    from .models import Conductance
+
+    sizes = QUICK_MAP_SIZES if quick else MAP_SIZES
+    current = Conductance.protocol("tonic_bursting")["amplitude"]
+    cond = gallery.conductance_map(sizes["conductance"], current=current)
+    izh = gallery.izhikevich_map("tonic_bursting", *sizes["izhikevich"])
+    panels = [gallery.conductance_panel(cond, current, "a"),
+              gallery.izhikevich_panel(izh, "tonic_bursting", "b")]
+    _save(gallery.regime_maps_figure(
+        panels, "Firing-regime maps, each grid one population in one compiled run (★: the "
+        "preset / pattern itself)\n(a) conductance neuron, tonic-bursting preset; (b) "
+        "fractional Izhikevich neuron, Izhikevich (2004) tonic-bursting parameters"),
+        out / "gallery_regime_maps.png")
+    cs, zs = gallery.conductance_star(), gallery.izhikevich_star("tonic_bursting")
+    return [
+        f"  conductance, tonic_bursting preset, I = {current:g}: {gallery.map_summary(cond)}",
+        f"  conductance preset itself {cs}: {gallery.label_at(cond, cs)}",
+        f"  fractional Izhikevich, tonic_bursting parameters: {gallery.map_summary(izh)}",
+        f"  Izhikevich pattern itself {zs}: {gallery.label_at(izh, zs)}",
+    ]
+
+
+def run_demo(out: str | Path = "fracsim_demo_output", quiet: bool = False,
+             quick: bool = False) -> Path:
+    """Run the demo and write its figures (:data:`FIGURES`) and ``summary.txt`` to ``out``.
+
+    ``quick=True`` (for the tests) runs every part through the same code with shorter E/I
+    network runs (:data:`QUICK_EI_T_STOP`) and coarser regime maps
+    (:data:`QUICK_MAP_SIZES`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,18 +283,34 @@ def run_demo(out: str | Path = "fracsim_demo_output", quiet: bool = False) -> Pa
         if not quiet:
             print(msg, flush=True)
 
-    say(f"fracsim demo: writing to {out}")
+    def timed(func, *args, **kwargs):
+        t = time.perf_counter()
+        value = func(*args, **kwargs)
+        return value, time.perf_counter() - t
+
+    ei_t_stop = QUICK_EI_T_STOP if quick else None
+    sizes = QUICK_MAP_SIZES if quick else MAP_SIZES
+    say(f"fracsim demo: writing to {out}" + (" (quick)" if quick else ""))
     t0 = time.perf_counter()
-    say("  [1/3] Izhikevich (2004) firing patterns ...")
+    say("  [1/6] Izhikevich (2004) firing patterns ...")
     izh = izhikevich_patterns(out)
-    say("  [2/3] E/I network with delays and Poisson drive ...")
-    net_lines, _ = ei_network(out)
-    say(f"  [3/3] the same network with fractional E neurons, alpha = "
+    say("  [2/6] E/I network with delays and Poisson drive ...")
+    net_lines, _ = ei_network(out, t_stop=ei_t_stop)
+    say(f"  [3/6] the same network with fractional E neurons, alpha = "
         f"{', '.join(f'{a:g}' for a in FRACTIONAL_ALPHAS)} ...")
-    frac_lines = ei_fractional(out)
+    frac_lines = ei_fractional(out, t_stop=ei_t_stop)
+    say("  [4/6] gallery: Izhikevich patterns with a fractional membrane, alpha = "
+        "1, 0.9, 0.8, 0.7 ...")
+    gal_izh, t_izh = timed(gallery_izhikevich, out)
+    say("  [5/6] gallery: conductance neuron presets with their I-V curves ...")
+    gal_cond, t_cond = timed(gallery_conductance, out)
+    n_izh = "x".join(str(k) for k in sizes["izhikevich"])
+    say(f"  [6/6] gallery: regime maps (conductance {sizes['conductance']}x"
+        f"{sizes['conductance']}, fractional Izhikevich {n_izh}) ...")
+    gal_maps, t_maps = timed(gallery_maps, out, quick)
     total = time.perf_counter() - t0
     summary = "\n".join([
-        "fracsim demo summary",
+        "fracsim demo summary" + (" (quick: short E/I runs, coarse maps)" if quick else ""),
         "",
         "Izhikevich (2004) firing patterns (izhikevich_patterns.png):",
         *izh,
@@ -216,6 +320,20 @@ def run_demo(out: str | Path = "fracsim_demo_output", quiet: bool = False) -> Pa
         "",
         "E/I network with fractional-order E membranes (ei_fractional.png):",
         *frac_lines,
+        "",
+        "Izhikevich patterns with a fractional membrane, L1 + SOE memory, dt = 0.01 ms "
+        "(gallery_izhikevich_fractional.png, gallery_izhikevich_fractional_isi.png):",
+        *gal_izh,
+        f"  wall time {t_izh:.2f} s",
+        "",
+        "Conductance neuron presets with their I-V curves (gallery_conductance.png):",
+        *gal_cond,
+        f"  wall time {t_cond:.2f} s",
+        "",
+        "Regime maps, each grid one population in one compiled run "
+        "(gallery_regime_maps.png):",
+        *gal_maps,
+        f"  wall time {t_maps:.2f} s",
         "",
         f"total wall time {total:.1f} s",
         "",
