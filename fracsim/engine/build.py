@@ -37,7 +37,7 @@ class PopLayout:
     chan_decay: np.ndarray  # exp(-dt / tau_s) per channel
     chan_erev: np.ndarray  # reversal potential per channel (0 for current channels)
     frac: FractionalArrays | None = None  # memory of a fractional membrane
-    frac_spec: tuple | None = None  # (scheme, reset, Newton steps) of a fractional membrane
+    frac_spec: tuple | None = None  # (scheme, reset, Newton steps, one order group)
 
 
 @dataclass
@@ -131,7 +131,7 @@ def compile_network(net, n_steps: int) -> Compiled:
                                     pop.memory, n_steps, pop.model.orders)
             newton = 1 if pop.model.linear_membrane else stepper.NEWTON_STEPS
             reset = pop.model.reset if pop.model.has_reset else stepper.NO_RESET
-            lay.frac_spec = (net.scheme, reset, newton)
+            lay.frac_spec = (net.scheme, reset, newton, lay.frac.coef.shape[0] == 1)
         layouts.append(lay)
         off = lay.chan_off + len(chans) * pop.n
     buf = np.zeros(off)

@@ -89,7 +89,7 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
 def loop_source(signature: tuple) -> str:
     """Python source of ``run_chunk`` for a structure signature: per population
     ``(kernel_module, (channel kinds...), fractional)`` with ``fractional`` None (the
-    model's integer-order step) or ``(scheme, reset, newton_steps)``
+    model's integer-order step) or ``(scheme, reset, newton_steps, one_group)``
     (:mod:`fracsim.fractional.stepper`)."""
     imports = [
         "import numpy as np",
@@ -134,7 +134,9 @@ def loop_source(signature: tuple) -> str:
     head = [
         "",
         "",
-        "@njit(cache=True, nogil=True)",
+        # error_model="numpy": a float division by zero gives inf/nan (caught by the
+        # non-finite guard) instead of raising, so loops with divisions vectorise
+        '@njit(cache=True, nogil=True, error_model="numpy")',
         f"def run_chunk({', '.join(args)}):",
         "    n_total = until.shape[0]",
         "    has_syn = seg_lo.shape[0] > 0",

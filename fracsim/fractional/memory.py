@@ -6,7 +6,7 @@ Caputo derivative as a discrete convolution (``q_m = v_m - v_{m-1}``, step ``h``
     D^a v(t_n) ≈ h^(-a) [ c_0 q_n + H_n ],     H_n = sum_{k=1}^{n-1} c_k q_{n-k},
 
 and a strategy decides how ``H_n`` is evaluated.  All three use the same per-neuron
-arrays, so the engine has one code path (:func:`history` and :func:`push`):
+arrays, so the engine has one code path (:func:`history_pass` and :func:`push`):
 
 * :class:`FullMemory`: every increment is kept (a ring of ``W >= n_steps`` rows, so it never
   wraps): the exact sum, O(n) work per step and neuron.
@@ -28,18 +28,25 @@ arrays, so the engine has one code path (:func:`history` and :func:`push`):
   increments stay exact in a short ring (``W`` at least the fit's exact window ``k0``).
 
 Arrays of one population (``size`` neurons, ``G`` distinct orders, ring width ``W``,
-``K`` exponentials):
+``K`` exponentials); the neuron index is contiguous everywhere, so every per-step pass
+over the population vectorises:
 
-* ``ring``  float64[size, W]  increments, ``q_m`` at column ``m % W``
+* ``ring``  float64[W, size]  increments, ``q_m`` in row ``m % W``; entries before a
+  neuron's history starts are zero (initially, and zeroed by :func:`clear`)
 * ``coef``  float64[G, W + 1] ``c_0 .. c_W`` of each order group
 * ``lam``, ``beta``, ``mu``   float64[G, K]  ``λ_j``, ``β_j``, ``λ_j^(W+1)``
-* ``soe``   float64[K, size]  the states ``U_j`` (neuron index contiguous)
+* ``soe``   float64[K, size]  the states ``U_j``
 * ``tail``  float64[size]     ``sum_j β_j U_j``, summed when the states are advanced
+* ``hist``  float64[size]     ``H_n`` of the current step (:func:`history_pass`)
 * ``leave`` float64[size]     the increment that left the exact window this step
 * ``first`` int64[size]       step from which the neuron's history counts (0, or the
   step after a "restart" reset)
 * ``group`` int64[size]       order group of the neuron
 * ``ha``    float64[G]        ``h^a``
+
+A step of the population is three passes: :func:`history_pass` (``H_n`` of every neuron),
+the neuron loop (the local solve, then :func:`push` of ``q_n``), :func:`advance` (the
+exponential states and the next tail).
 """
 
 from __future__ import annotations
@@ -109,29 +116,36 @@ def check_memory(memory) -> Memory:
     )
 
 
-@njit(inline="always", cache=True)
-def history(i, n, slot, ring, coef, tail, first, g):
-    """``H_n`` of neuron ``i`` in order group ``g`` at step ``n``: the exact window plus the
-    exponential tail ``sum_j β_j U_j`` (``tail[i]``, summed by the previous :func:`push`);
-    ``slot = n % W``, computed once per step (an integer division is slow)."""
-    w = ring.shape[1]
-    m = min(n - first[i], w)
-    h = tail[i]
-    for k in range(1, m + 1):
+@njit(cache=True)
+def history_pass(n, slot, ring, coef, tail, group, hist):
+    """``H_n`` of every neuron at step ``n`` into ``hist``: the exponential tail
+    ``sum_j β_j U_j`` (``tail``, summed by the previous :func:`advance`) plus the exact window
+    ``sum_{k=1}^{min(n, W)} c_k q_{n-k}``, added in the order k = 1, 2, ... for each neuron
+    (``slot = n % W``; entries before a neuron's history starts are zero)."""
+    w, size = ring.shape
+    for i in range(size):
+        hist[i] = tail[i]
+    one_group = coef.shape[0] == 1
+    for k in range(1, min(n, w) + 1):
         idx = slot - k
         idx = idx + w if idx < 0 else idx
-        h += coef[g, k] * ring[i, idx]
-    return h
+        row = ring[idx]
+        if one_group:
+            ck = coef[0, k]
+            for i in range(size):
+                hist[i] += ck * row[i]
+        else:
+            for i in range(size):
+                hist[i] += coef[group[i], k] * row[i]
 
 
 @njit(inline="always", cache=True)
-def push(i, n, slot, q, ring, first, leave):
+def push(i, slot, q, ring, leave):
     """Store ``q_n`` of neuron ``i`` (``slot = n % W``) and note the increment leaving the
     exact window, ``q_{n-W}`` (zero before the neuron's history reaches it), in ``leave[i]``
     for :func:`advance`."""
-    w = ring.shape[1]
-    leave[i] = ring[i, slot] if n - w >= first[i] else 0.0
-    ring[i, slot] = q
+    leave[i] = ring[slot, i]
+    ring[slot, i] = q
 
 
 @njit(cache=True)
@@ -162,11 +176,13 @@ def advance(soe, lam, mu, beta, tail, leave, group):
 
 
 @njit(cache=True)
-def clear(i, n, soe, tail, first, leave):
+def clear(i, n, ring, soe, tail, first, leave):
     """Forget the history of neuron ``i``: it restarts at step ``n + 1``."""
     first[i] = n + 1
     tail[i] = 0.0
     leave[i] = 0.0
+    for k in range(ring.shape[0]):
+        ring[k, i] = 0.0
     for j in range(soe.shape[0]):
         soe[j, i] = 0.0
 
@@ -188,13 +204,20 @@ class FractionalArrays:
     f0: np.ndarray  # pi_trap: F at the origin (float64[size])
     tail: np.ndarray  # sum_j β_j U_j of each neuron for the coming step (float64[size])
     leave: np.ndarray  # increment leaving the exact window in this step (float64[size])
+    hist: np.ndarray  # H_n of each neuron in the current step (float64[size])
     a0: np.ndarray  # pi_trap: weight a0_m of F_0, m = 0..horizon + 1 (float64[G, .])
     horizon: int  # steps up to which the strategy is exact / within tol
 
     def as_args(self) -> tuple:
         """In the order of :data:`fracsim.fractional.stepper.ARRAYS`."""
         return (self.ring, self.coef, self.lam, self.beta, self.mu, self.soe, self.first,
-                self.group, self.ha, self.base, self.f0, self.a0, self.tail, self.leave)
+                self.group, self.ha, self.base, self.f0, self.a0, self.tail, self.leave,
+                self.hist)
+
+    @property
+    def width(self) -> int:
+        """``W``, the number of increments kept exactly (rows of ``ring``)."""
+        return self.ring.shape[0]
 
 
 def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
@@ -250,10 +273,10 @@ def build_arrays(alpha: np.ndarray, dt: float, scheme: str, memory: Memory,
         ha = dt ** orders
         a0 = np.zeros((orders.shape[0], 1))
     return FractionalArrays(
-        ring=np.zeros((size, width)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
+        ring=np.zeros((width, size)), coef=coef, lam=lam, beta=beta, mu=lam ** (width + 1),
         soe=np.zeros((n_exp, size)), first=np.zeros(size, dtype=np.int64),
         group=group.astype(np.int64), ha=ha, base=np.zeros(size), f0=np.zeros(size), a0=a0,
-        tail=np.zeros(size), leave=np.zeros(size), horizon=n_steps,
+        tail=np.zeros(size), leave=np.zeros(size), hist=np.zeros(size), horizon=n_steps,
     )
 
 
@@ -274,10 +297,10 @@ def extend(arr: FractionalArrays, scheme: str, memory: Memory, orders: np.ndarra
 
     if n_total <= arr.horizon:
         return
-    width = arr.ring.shape[1]
+    width = arr.width
     if memory.kind == "full" and n_total > width:
-        ring = np.zeros((arr.ring.shape[0], n_total))
-        ring[:, :width] = arr.ring  # full memory never wraps: column m holds q_m
+        ring = np.zeros((n_total, arr.ring.shape[1]))
+        ring[:width] = arr.ring  # full memory never wraps: row m holds q_m
         arr.ring = ring
         if terms:
             arr.coef = sum(c * dt ** (-a) * kernel(scheme, a, n_total + 1)

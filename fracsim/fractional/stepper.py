@@ -62,7 +62,7 @@ NEWTON_STEPS = 2
 
 #: per-population arrays of a fractional population, in the loop's argument order
 ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
-          "fbase", "ff0", "fa0", "ftail", "fleave")
+          "fbase", "ff0", "fa0", "ftail", "fleave", "fhist")
 
 
 def imports(k: int, module: str) -> list[str]:
@@ -70,13 +70,15 @@ def imports(k: int, module: str) -> list[str]:
     return [
         f"from {module} import rhs as rhs{k}, aux as aux{k}, spike as spike{k}, "
         f"on_spike as on_spike{k}, THRESHOLD_ROW as THR{k}",
-        "from fracsim.fractional.memory import history, push, clear, advance",
+        "from fracsim.fractional.memory import history_pass, push, clear, advance",
     ]
 
 
 def step_setup(k: int) -> list[str]:
-    """Lines run once per step before the neuron loop of population ``k``."""
-    return [f"slot{k} = n % fring{k}.shape[1]"]
+    """Lines run once per step before the neuron loop of population ``k``: the history
+    term of every neuron at once."""
+    return [f"slot{k} = n % fring{k}.shape[0]",
+            f"history_pass(n, slot{k}, fring{k}, fcoef{k}, ftail{k}, fgrp{k}, fhist{k})"]
 
 
 def step_teardown(k: int) -> list[str]:
@@ -85,17 +87,20 @@ def step_teardown(k: int) -> list[str]:
     return [f"advance(fsoe{k}, flam{k}, fmu{k}, fbeta{k}, ftail{k}, fleave{k}, fgrp{k})"]
 
 
-def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> list[str]:
+def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS,
+               one_group: bool = False) -> list[str]:
     """Lines advancing neuron ``i`` of population ``k`` with drive ``d`` (``held``: in its
     refractory period); they set ``s`` and ``ok`` like a model's ``neuron`` function.
-    ``newton``: Newton steps of the implicit schemes (1 is exact for a linear ``F``)."""
+    ``newton``: Newton steps of the implicit schemes (1 is exact for a linear ``F``).
+    ``one_group``: every neuron has the same order, so the per-order constants are read
+    at index 0 (no gather: the neuron loop vectorises)."""
+    group = "gi = 0" if one_group else f"gi = fgrp{k}[i]"
     if scheme == "pi_trap":
-        return _volterra_lines(k, reset, newton)
-    mem = f"fring{k}, fcoef{k}, ftail{k}, ffirst{k}"
+        return _volterra_lines(k, reset, newton, group)
     lines = [
-        f"gi = fgrp{k}[i]",
+        group,
         f"v0 = x{k}[0, i]",
-        f"hist = history(i, n, slot{k}, {mem}, gi)",
+        f"hist = fhist{k}[i]",
         f"ha = fha{k}[gi]",
         f"c0 = fcoef{k}[gi, 0]",
         f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
@@ -120,9 +125,10 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS) -> l
 
 def _store_lines(k: int, reset: str, q: str) -> list[str]:
     """Push the step's history entry ``q`` (or clear the history on a "restart" spike)."""
-    push_call = f"push(i, n, slot{k}, {q}, fring{k}, ffirst{k}, fleave{k})"
+    push_call = f"push(i, slot{k}, {q}, fring{k}, fleave{k})"
     if reset == "restart":
-        return ["if s:", f"    clear(i, n, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})", "else:",
+        return ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})",
+                "else:",
                 "    " + push_call]
     return [push_call]
 
@@ -145,17 +151,16 @@ def _spike_lines(k: int, reset: str, before_reset: tuple[str, ...] = ()) -> list
     return lines
 
 
-def _volterra_lines(k: int, reset: str, newton: int) -> list[str]:
+def _volterra_lines(k: int, reset: str, newton: int, group: str) -> list[str]:
     """The implicit product-trapezoidal step (see the module docstring)."""
-    mem = f"fring{k}, fcoef{k}, ftail{k}, ffirst{k}"
     lines = [
-        f"gi = fgrp{k}[i]",
+        group,
         f"v0 = x{k}[0, i]",
         f"m = n + 1 - ffirst{k}[i]",
         "if m == 1:  # the neuron's origin (start, or the step after a restart)",
         f"    fbase{k}[i] = v0",
         f"    ff0{k}[i] = rhs{k}(v0, x{k}, par{k}, i, d)[0]",
-        f"hist = history(i, n, slot{k}, {mem}, gi)",
+        f"hist = fhist{k}[i]",
         f"kk = fha{k}[gi]",
         f"c0 = fcoef{k}[gi, 0]",
         f"rest = fbase{k}[i] + kk * (fa0{k}[gi, min(m, fa0{k}.shape[1] - 1)] * ff0{k}[i] + hist)",
