@@ -7,7 +7,7 @@ Quick use::
     res.spikes.times, res.state["v"]
 """
 
-from . import plot, reference
+from . import grad, plot, reference
 from .analysis import classify, fi_curve, iv_curves, regime_map
 from .engine.codegen import cache_dir
 from .errors import NonFiniteStateError
@@ -26,6 +26,6 @@ __all__ = [
     "LIF", "LNM", "QIF", "SOE", "AdLIF", "CondSynapse", "Conductance", "ExpSynapse",
     "FullMemory", "Izhikevich", "Network", "NeuronModel", "NonFiniteStateError", "Param",
     "Population", "PopulationView", "Projection", "Result", "ShortMemory", "SpikeTrains",
-    "StepCurrent", "TimedArray", "cache_dir", "classify", "fi_curve", "iv_curves", "load",
+    "StepCurrent", "TimedArray", "cache_dir", "classify", "fi_curve", "grad", "iv_curves", "load",
     "loss", "plot", "reference", "regime_map", "simulate", "step_current", "surrogate",
 ]

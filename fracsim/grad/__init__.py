@@ -1,10 +1,16 @@
-"""Gradients of simulations: surrogate spike derivatives and losses.
+"""Gradients of simulations: surrogate spike derivatives, losses, forward mode and adjoint.
 
 ``surrogate``: relaxed spike functions (Sigmoid, ArcTan, Triangle, Gaussian, Rectangle) and the
 adaptive MPD-AGL surrogate, with the Numba kernels the engine calls.  ``loss``: losses on
 recorded arrays (mse, readout_mse, spike_count_ce, van_rossum, custom) with exact gradients.
+``value_and_grad`` / ``jvp`` (:mod:`.api`): gradients of a population's simulation by the
+checkpointed discrete adjoint (:mod:`.adjoint`), forward tangents (:mod:`.forward`) or finite
+differences; the differentiated recurrence is in :mod:`.trajectory`, the per-model step
+derivatives in :mod:`.model_derivatives`, the scheme weights' alpha derivatives in
+:mod:`.alpha`.
 """
 
 from . import loss, surrogate
+from .api import jvp, learnable, value_and_grad
 
-__all__ = ["loss", "surrogate"]
+__all__ = ["jvp", "learnable", "loss", "surrogate", "value_and_grad"]
