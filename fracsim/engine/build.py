@@ -74,11 +74,13 @@ class Compiled:
         lay = self.pops[k]
         return lay.state_off + var_row * lay.n + local
 
-    def signature(self) -> tuple:
-        """What the generated loop depends on (not the array sizes or values)."""
+    def signature(self, inputs: tuple) -> tuple:
+        """What the generated loop depends on (not the array sizes or values); ``inputs``:
+        per population, ``(constant, timed)``: whether it has a constant and a time-varying
+        external current in this run."""
         return tuple(
-            (lay.kernel_module, tuple(c.kind for c in lay.channels), lay.frac_spec)
-            for lay in self.pops
+            (lay.kernel_module, tuple(c.kind for c in lay.channels), lay.frac_spec, inp)
+            for lay, inp in zip(self.pops, inputs, strict=True)
         )
 
 
@@ -154,9 +156,12 @@ def compile_network(net, n_steps: int) -> Compiled:
         ])
         w = np.concatenate([pr.weight for pr in net.projections])
         # one int64 key (source, delay); a stable radix sort keeps the creation order of
-        # the synapses within a segment (deterministic) and is much faster than lexsort
-        order = np.argsort(src * (int(dly.max()) + 1) + dly, kind="stable")
-        src, dly, addr, w = src[order], dly[order], addr[order], w[order]
+        # the synapses within a segment (deterministic) and is much faster than lexsort;
+        # synapses created source by source with one delay are already in order
+        key = src * (int(dly.max()) + 1) + dly
+        if np.any(key[1:] < key[:-1]):
+            order = np.argsort(key, kind="stable")
+            src, dly, addr, w = src[order], dly[order], addr[order], w[order]
         new = np.ones(src.shape[0], dtype=bool)
         new[1:] = (src[1:] != src[:-1]) | (dly[1:] != dly[:-1])
         seg_lo = np.flatnonzero(new)

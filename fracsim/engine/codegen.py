@@ -40,16 +40,18 @@ def cache_dir() -> Path:
     return path
 
 
-def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
-                      setup: list[str], teardown: list[str]) -> list[str]:
+def _population_lines(k: int, kinds: tuple[str, ...], inputs: tuple[bool, bool],
+                      step_lines: list[str], setup: list[str],
+                      teardown: list[str]) -> list[str]:
     """The fused per-neuron loop of population ``k``: drive assembly (constant +
     time-varying column + synaptic channels, each channel decaying after use) followed by
     ``step_lines`` (between the per-step ``setup`` and ``teardown``), which advance neuron
-    ``i`` with drive
-    ``d`` (``held``: refractory in this step) and set ``s`` (spiked) and ``ok`` (new state
-    finite).  A spike makes the neuron refractory until step ``n + 1 + round(t_ref / dt)``
-    (exclusive).  Two versions of the loop, with and without a time-varying current, so
-    that each one vectorises."""
+    ``i`` with drive ``d`` (``held``: refractory in this step) and set ``s`` (spiked) and
+    ``ok`` (new state finite).  A spike makes the neuron refractory until step
+    ``n + 1 + round(t_ref / dt)`` (exclusive).  ``inputs = (constant, timed)``: whether the
+    population has a constant and a time-varying external current; an absent one is not
+    read at all (each array read per neuron and step costs memory bandwidth)."""
+    const, timed = inputs
     chan = []
     for c, kind in enumerate(kinds):
         if kind == "exp":
@@ -57,21 +59,18 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
         else:
             chan.append(f"d += g{k}[{c}, i] * (cerev{k}[{c}] - x{k}[0, i])")
         chan.append(f"g{k}[{c}, i] *= cdecay{k}[{c}]")
-    update = [f"ui = r{k}[i]", "held = ui > nf"] + step_lines + [
-        f"r{k}[i] = nf + 1.0 + param(par{k}, REF{k}, i) if s else ui",
+    update = [f"held = r{k}[i] > nf"] + step_lines + [
+        "if s:  # written on spikes only: a store per neuron and step costs bandwidth",
+        f"    r{k}[i] = nf + 1.0 + param(par{k}, REF{k}, i)",
         f"sp{k}[i] = s",
         "cnt += s",
         f"bad = min(bad, size{k} if ok else i)",
     ]
+    drive = " + ".join([f"iconst{k}[i]"] * const + [f"itime{k}[row, icol{k}[i]]"] * timed)
     lines = [f"        # population {k}", "        cnt = 0", f"        bad = size{k}"]
     lines += ["        " + ln for ln in setup]
-    for timed in (True, False):
-        lines.append(f"        {'if' if timed else 'else'}" + (
-            f" itime{k}.shape[1] > 0:" if timed else ":"))
-        lines.append(f"            for i in range(size{k}):")
-        first = (f"d = iconst{k}[i] + itime{k}[row, icol{k}[i]]" if timed
-                 else f"d = iconst{k}[i]")
-        lines += ["                " + ln for ln in [first] + chan + update]
+    lines.append(f"        for i in range(size{k}):")
+    lines += ["            " + ln for ln in [f"d = {drive or '0.0'}"] + chan + update]
     lines += ["        " + ln for ln in teardown]
     lines += [
         f"        if bad < size{k}:",
@@ -88,9 +87,10 @@ def _population_lines(k: int, kinds: tuple[str, ...], step_lines: list[str],
 
 def loop_source(signature: tuple) -> str:
     """Python source of ``run_chunk`` for a structure signature: per population
-    ``(kernel_module, (channel kinds...), fractional)`` with ``fractional`` None (the
-    model's integer-order step) or ``(scheme, reset, newton_steps, one_group)``
-    (:mod:`fracsim.fractional.stepper`)."""
+    ``(kernel_module, (channel kinds...), fractional, (constant, timed))`` with
+    ``fractional`` None (the model's integer-order step) or
+    ``(scheme, reset, newton_steps, one_group)`` (:mod:`fracsim.fractional.stepper`) and
+    ``(constant, timed)`` which external currents the population has."""
     imports = [
         "import numpy as np",
         "from numba import njit",
@@ -105,7 +105,7 @@ def loop_source(signature: tuple) -> str:
         "counters", "offsets",
     ]
     setup, body = [], []
-    for k, (module, kinds, frac) in enumerate(signature):
+    for k, (module, kinds, frac, inputs) in enumerate(signature):
         args += [f"par{k}", f"iconst{k}", f"icol{k}", f"itime{k}", f"cdecay{k}", f"cerev{k}"]
         imports.append(f"from {module} import REFRACTORY_ROW as REF{k}")
         if frac is None:
@@ -130,7 +130,7 @@ def loop_source(signature: tuple) -> str:
                 f"    g{k} = buf[offsets[{k}, 4]:offsets[{k}, 4] + {len(kinds)} * size{k}]"
                 f".reshape(({len(kinds)}, size{k}))"
             )
-        body += _population_lines(k, kinds, step, pre, post)
+        body += _population_lines(k, kinds, inputs, step, pre, post)
     head = [
         "",
         "",

@@ -120,14 +120,15 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     rec_spk, states = _recording(net, comp, record)
     step0 = comp.step
     t_grid = (step0 + np.arange(n_steps)) * net.dt
-    pop_args = []
+    pop_args, inputs = [], []
     for k, (pop, lay) in enumerate(zip(net.populations, comp.pops, strict=True)):
         iconst, icol, itime = _currents(net, k, pop, t_grid)
         pop_args += [lay.params, iconst, icol, itime, lay.chan_decay, lay.chan_erev]
+        inputs.append((bool(np.any(iconst != 0.0)), itime.shape[1] > 0))
         if lay.frac is not None:
             _prepare_memory(net, pop, lay, step0 + n_steps)
             pop_args += lay.frac.as_args()
-    loop = get_loop(comp.signature())
+    loop = get_loop(comp.signature(tuple(inputs)))
     if first_run:
         net._compiled = comp
 
