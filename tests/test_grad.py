@@ -359,6 +359,7 @@ def _vg(**over):
      "current"),
     (dict(model=fs.LIF(alpha=0.8, reset="restart")), ValueError, "restart"),
     (dict(model=fs.LIF(t_ref=1.0)), ValueError, "t_ref"),
+    (dict(model=fs.LIF(t_ref=np.array([0.0, 2.0])), n=2), ValueError, "t_ref"),
     (dict(model=fs.QIF()), TypeError, "QIF"),
     (dict(model=fs.LNM(factors=(0.04, -65.0, -45.0))), ValueError, "factors"),
     (dict(model=fs.Conductance(terms=COND_TERMS), params=["tau_m"],

@@ -81,7 +81,7 @@ def _check_model(model) -> None:
                          "differentiable; use 'shift' (default), 'jump' or 'subtract'")
     if isinstance(model, LNM) and model.factors is not None:
         raise ValueError("LNM.factors: give the polynomial as coef= to differentiate it")
-    if "t_ref" in model.params and np.any(model.value("t_ref", 1) > 0):
+    if "t_ref" in model.params and np.any(model._values["t_ref"] > 0):
         raise ValueError("t_ref: refractory periods (t_ref > 0) are not differentiated yet")
 
 
