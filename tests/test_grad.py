@@ -166,10 +166,11 @@ COND_P = ["tau_m", "tau_f", "tau_s", "tau_us", "v_rest", "R", "fast_neg_gain",
           "current"]
 
 
-@pytest.mark.parametrize("alpha, scheme, memory, tau_f", [
-    (1.0, "l1", None, 0.5), (1.0, "l1", None, 0.0), (0.85, "l1", fs.SOE(1e-9), 0.5),
-    (0.85, "gl", fs.FullMemory(), 0.0)])
-def test_conductance_exact_gradient(alpha, scheme, memory, tau_f):
+@pytest.mark.parametrize("alpha, scheme, memory, tau_f, state0", [
+    (1.0, "l1", None, 0.5, True), (1.0, "l1", None, 0.0, True),
+    (0.85, "l1", fs.SOE(1e-9), 0.5, True), (0.85, "gl", fs.FullMemory(), 0.0, True),
+    (0.9, "l1", fs.SOE(1e-9), 0.5, False)])
+def test_conductance_exact_gradient(alpha, scheme, memory, tau_f, state0):
     """No reset, smooth loss on v: the gradient is exact (no surrogate, no relaxation)."""
     model = fs.Conductance(terms=COND_TERMS, tau_f=tau_f, alpha=alpha)
     params = [p for p in COND_P if not (p == "tau_f" and tau_f == 0.0)]
@@ -177,8 +178,9 @@ def test_conductance_exact_gradient(alpha, scheme, memory, tau_f):
         params.append("alpha")
     n_steps = 2000
     loss = fs.loss.mse(np.sin(0.01 * np.arange(n_steps))[:, None], on="v")
+    init = dict(v0=0.0, v_s0=0.2, v_us0=0.3) if state0 else {}  # else: all at v_rest
     res = _all_methods(model, params, loss, t_stop=n_steps * 0.05, dt=0.05, current=-1.0,
-                       scheme=scheme, memory=memory, v0=0.0, v_s0=0.2, v_us0=0.3)
+                       scheme=scheme, memory=memory, **init)
     _assert_agree(res, params)
 
 
