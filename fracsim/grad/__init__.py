@@ -5,12 +5,13 @@ adaptive MPD-AGL surrogate, with the Numba kernels the engine calls.  ``loss``: 
 recorded arrays (mse, readout_mse, spike_count_ce, van_rossum, custom) with exact gradients.
 ``value_and_grad`` / ``jvp`` (:mod:`.api`): gradients of a population's simulation by the
 checkpointed discrete adjoint (:mod:`.adjoint`), forward tangents (:mod:`.forward`) or finite
-differences; the differentiated recurrence is in :mod:`.trajectory`, the per-model step
+differences, with a learnable input layer ``InputLayer(u, W_in, b_in)``; the differentiated
+recurrence is in :mod:`.trajectory`, the per-model step
 derivatives in :mod:`.model_derivatives`, the scheme weights' alpha derivatives in
 :mod:`.alpha`.
 """
 
 from . import loss, surrogate
-from .api import jvp, learnable, value_and_grad
+from .api import InputLayer, jvp, learnable, value_and_grad
 
-__all__ = ["jvp", "learnable", "loss", "surrogate", "value_and_grad"]
+__all__ = ["InputLayer", "jvp", "learnable", "loss", "surrogate", "value_and_grad"]

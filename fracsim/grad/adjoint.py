@@ -7,6 +7,7 @@ With ``J`` the local Jacobian of step ``n`` (:mod:`.model_derivatives`; outputs
     a^q_n = sum_{k=1}^{min(W, N-1-n)} c_k a^H_{n+k} + sum_j β_j V_j[n]
     (a^z_n, a^H_n, a^θ_n, a^d_n) = J^T (a^z_{n+1}, a^q_n, g^s_n)   (+ g^z_n on a^z_n)
     dL/dθ += a^θ_n + a^d_n dd_n/dθ + a^H_n dH_n/dalpha
+    dL/dW_in[m, i] += u[n, m] R_i a^d_n[i]                  (InputLayer: I = u W_in + b_in)
     V_j[n-1] = λ_j V_j[n] + λ_j^(W+1) a^H_{n+W}                   (a^H_m = 0 for m >= N)
 
 with ``a^z_N = 0``.  ``V_j[n] = sum_{m >= n+W+1} λ_j^(m-n) a^H_m`` is the adjoint of the SOE
@@ -45,7 +46,7 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
               W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
               z, ring, U, tail, leave, val, grd, xs,
               widths, aparams, C, ck_z, ck_ring, ck_U, ck_tail, wraps,
-              gz_rec, gs_rec, need_alpha, gth, az):
+              gz_rec, gs_rec, need_alpha, gth, az, u, gW):
     N = gz_rec.shape[0]
     n_neur = z.shape[1]
     nl = nz + P + 2
@@ -110,6 +111,10 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
                 a_d = a_in[nz + P + 1]
                 gth[r_slot, i] += a_d * cur
                 gth[P, i] += a_d * th[r_slot, i]
+                if gW.shape[0] > 0:
+                    g_in = a_d * th[r_slot, i]
+                    for m in range(gW.shape[0]):
+                        gW[m, i] += u[n, m] * g_in
                 if need_alpha:
                     gth[alpha_slot, i] += a_h * seg_dHa[n - lo, i]
                 if frac:
@@ -120,17 +125,21 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
 
 
 def backward(prob: Problem, primal: Primal, gz_rec: np.ndarray, gs_rec: np.ndarray,
-             need_alpha: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``dL/dθ`` per neuron (``(P + 1, n)``, row ``P``: the input current) and ``dL/dz_0``
-    (``(nz, n)``), given the loss gradients on the recorded arrays."""
+             need_alpha: bool, need_w_in: bool = False):
+    """``dL/dθ`` per neuron (``(P + 1, n)``, row ``P``: the input current), ``dL/dz_0``
+    (``(nz, n)``) and, with ``need_w_in``, ``dL/dW_in = sum_n u[n]^T g_n`` (``(M, n)``, else
+    ``(0, n)``; ``g_n = R dL/dd_n``, accumulated step by step), given the loss gradients on
+    the recorded arrays."""
     z, ring, U, tail, leave, val, grd = new_state(prob)
     if prob.frac and not prob.wraps:
         ring[:] = primal.ring  # FullMemory: every increment, never overwritten
     gth = np.zeros((prob.P + 1, prob.n))
     az = np.zeros((prob.nz, prob.n))
+    gW = np.zeros((prob.u.shape[1] if need_w_in else 0, prob.n))
     _backward(*prob.model_args(), *prob.input_args(), *prob.memory_args(),
               z, ring, U, tail, leave, val, grd, np.zeros(prob.n),
               primal.widths, prob.adaptive_params, prob.C, primal.ck_z, primal.ck_ring,
               primal.ck_U, primal.ck_tail, prob.wraps,
-              np.ascontiguousarray(gz_rec), np.ascontiguousarray(gs_rec), need_alpha, gth, az)
-    return gth, az
+              np.ascontiguousarray(gz_rec), np.ascontiguousarray(gs_rec), need_alpha, gth, az,
+              np.ascontiguousarray(prob.u), gW)
+    return gth, az, gW

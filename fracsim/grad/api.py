@@ -10,7 +10,9 @@ Parameter names: every parameter of the model except ``t_ref`` (``"tau"``, ``"v_
 ``"v_ref"``, conductance ``"<term>_gain"``/``"<term>_offset"``, ``"tau_m"``, ...) and
 ``"current"`` (the constant input current, scalar or per neuron).  A gradient has the shape of
 its parameter: a scalar for a shared parameter (summed over the neurons), ``(n,)`` for a
-per-neuron array, ``(degree + 1,)`` for ``coef``.
+per-neuron array, ``(degree + 1,)`` for ``coef``.  With ``current=InputLayer(u, W_in, b_in)``
+(a time-varying input ``I(t_n) = u[n] W_in + b_in`` through learnable weights) the names
+``"W_in"`` (gradient ``(M, n)``) and ``"b_in"`` (``(n,)``) replace ``"current"``.
 
 Methods: ``"adjoint"`` (:mod:`.adjoint`, checkpointed), ``"forward"`` (:mod:`.forward`) and
 ``"finite_difference"`` (central differences of the same discrete simulation, step
@@ -65,6 +67,56 @@ class Setup:
     alpha: np.ndarray  # (n,)
     current_shape: tuple
     current_constant: bool
+    layer: InputLayer | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InputLayer:
+    r"""A time-varying input through learnable weights: ``I_i(t_n) = sum_m u[n, m] W_in[m, i]
+    + b_in[i]``, given as ``current=`` to :func:`value_and_grad` / :func:`jvp`.
+
+    ``u``: ``(N, M)`` input values, row ``n`` used for step ``n`` (from ``t_n`` to
+    ``t_{n+1}``), with ``N = round(t_stop / dt)`` exactly; ``W_in``: ``(M, n)``; ``b_in``:
+    ``(n,)`` (default zeros).  The simulation is ``fs.simulate(..., current=fs.TimedArray(u @
+    W_in + b_in, dt))``; ``"W_in"`` and ``"b_in"`` are learnable, with gradients shaped like
+    them: ``dL/dW_in = sum_n u[n]^T g_n`` and ``dL/db_in = sum_n g_n``, ``g_n[i] = R_i
+    dL/dd_n[i]`` the adjoint of the drive (accumulated during the backward pass, never stored
+    for all steps).
+    """
+
+    u: np.ndarray
+    W_in: np.ndarray  # noqa: N815
+    b_in: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("u", "W_in") + (("b_in",) if self.b_in is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool | np.bool_):
+                raise TypeError(f"InputLayer.{name} must be an array of numbers, got a bool")
+            try:
+                arr = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"InputLayer.{name} must be an array of numbers, got "
+                                f"{type(value).__name__}") from None
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"InputLayer.{name} must be finite (no NaN or inf)")
+            object.__setattr__(self, name, np.ascontiguousarray(arr))
+        if self.u.ndim != 2 or self.u.shape[0] == 0 or self.u.shape[1] == 0:
+            raise ValueError(f"InputLayer.u must be a 2-D array (steps, inputs) with at least one "
+                             f"entry, got shape {self.u.shape}")
+        if self.W_in.ndim != 2 or self.W_in.shape[0] != self.u.shape[1]:
+            raise ValueError(f"InputLayer.W_in must have shape (M, n) with M = {self.u.shape[1]} "
+                             f"(the columns of u), got {self.W_in.shape}")
+        n = self.W_in.shape[1]
+        if self.b_in is None:
+            object.__setattr__(self, "b_in", np.zeros(n))
+        elif self.b_in.shape != (n,):
+            raise ValueError(f"InputLayer.b_in must have shape ({n},) (one per column of W_in), "
+                             f"got {self.b_in.shape}")
+
+    def current(self) -> np.ndarray:
+        """The input current ``(N, n)``: ``u @ W_in + b_in``."""
+        return self.u @ self.W_in + self.b_in
 
 
 # ------------------------------------------------------------------------------ validation
@@ -85,23 +137,35 @@ def _check_model(model) -> None:
         raise ValueError("t_ref: refractory periods (t_ref > 0) are not differentiated yet")
 
 
-def learnable(model: NeuronModel) -> list[str]:
-    """Names :func:`value_and_grad` accepts for ``model``."""
+def learnable(model: NeuronModel, current=None) -> list[str]:
+    """Names :func:`value_and_grad` accepts for ``model`` (with ``current`` an
+    :class:`InputLayer`: also ``"W_in"`` and ``"b_in"``, and not ``"current"``)."""
     spec = spec_of(model, set())
     names = [p for p in spec.names if not p.startswith("coef[")]
     if any(p.startswith("coef[") for p in spec.names):
         names.append("coef")
+    if isinstance(current, InputLayer):
+        return names + ["W_in", "b_in"]
     return names + ["current"]
 
 
-def _check_params(model, params) -> list[str]:
+LAYER_NAMES = ("W_in", "b_in")
+
+
+def _check_params(model, params, current=None) -> list[str]:
     if isinstance(params, str) or not isinstance(params, Sequence) or not params:
         raise TypeError(f"params must be a non-empty list of parameter names, got {params!r}")
-    allowed = learnable(model)
+    allowed = learnable(model, current)
     out = []
     for p in params:
         if not isinstance(p, str):
             raise TypeError(f"params: every entry must be a parameter name (str), got {p!r}")
+        if p in LAYER_NAMES and p not in allowed:
+            raise ValueError(f"params: {p!r} is a weight of an input layer; give "
+                             "current=fs.grad.InputLayer(u, W_in, b_in)")
+        if p == "current" and p not in allowed:
+            raise ValueError("params: 'current' with an InputLayer current: learn its 'b_in' "
+                             "(and 'W_in') instead")
         if p not in allowed:
             raise ValueError(f"params: {type(model).__name__} has no learnable parameter {p!r}; "
                              f"allowed: {allowed}")
@@ -113,6 +177,14 @@ def _check_params(model, params) -> list[str]:
 
 def _current(current, n: int, t_grid: np.ndarray):
     """``(Ic (n,), It (N, n) or (0, n), shape of the constant, constant?)``."""
+    if isinstance(current, InputLayer):
+        if current.W_in.shape[1] != n:
+            raise ValueError(f"InputLayer.W_in has {current.W_in.shape[1]} columns but the "
+                             f"population has {n} neurons")
+        if current.u.shape[0] != t_grid.shape[0]:
+            raise ValueError(f"InputLayer.u has {current.u.shape[0]} rows but the run has "
+                             f"{t_grid.shape[0]} steps (t_stop / dt); give one row per step")
+        return np.zeros(n), np.ascontiguousarray(current.current()), (), False
     local = np.arange(n, dtype=np.int64)
     spec = make_current("current", current, local)
     if spec.constant is not None:
@@ -226,7 +298,10 @@ def build(model, t_stop, dt=0.1, current=0.0, n=1, *, scheme="l1", memory=None,
         thr_slot=spec.thr_slot,
         init_deps=np.array(spec.init_deps, dtype=np.int64).reshape(-1, 2), C=C,
         n_regs=n_registers(spec), nl=spec.nl, **mem)
-    return Setup(prob, spec, model, scheme, memory, alpha, cshape, cconst)
+    layer = current if isinstance(current, InputLayer) else None
+    if layer is not None:
+        prob.u = layer.u
+    return Setup(prob, spec, model, scheme, memory, alpha, cshape, cconst, layer)
 
 
 def _check_loss(loss, spec: Spec, model) -> None:
@@ -245,7 +320,7 @@ def _check_loss(loss, spec: Spec, model) -> None:
 
 # ------------------------------------------------------------------------------- parameters
 def _slots(setup: Setup, name: str) -> list[int]:
-    if name == "current":
+    if name in ("current", "b_in"):
         return [setup.prob.P]
     if name == "coef":
         return [p for p, s in enumerate(setup.spec.names) if s.startswith("coef[")]
@@ -253,6 +328,8 @@ def _slots(setup: Setup, name: str) -> list[int]:
 
 
 def _per_neuron(setup: Setup, name: str) -> bool:
+    if name == "b_in":
+        return True
     if name == "current":
         return len(setup.current_shape) == 1
     if name == "coef":
@@ -268,9 +345,13 @@ def _check_param_use(setup: Setup, names: list[str]) -> None:
         raise ValueError("tau_f: tau_f = 0 (instantaneous fast filter) has no derivative")
 
 
-def _collect(setup: Setup, names: list[str], gth: np.ndarray) -> dict[str, np.ndarray]:
+def _collect(setup: Setup, names: list[str], gth: np.ndarray,
+             gW: np.ndarray | None = None) -> dict[str, np.ndarray]:  # noqa: N803
     out = {}
     for name in names:
+        if name == "W_in":
+            out[name] = gW.copy()
+            continue
         slots = _slots(setup, name)
         if name == "coef":
             out[name] = np.array([gth[s].sum() for s in slots])
@@ -306,8 +387,13 @@ def _loss_grads(setup: Setup, loss: Loss, rec) -> tuple[float, np.ndarray, np.nd
 def _perturbed(setup: Setup, name: str, slot: int, index, delta: float) -> Problem:
     """The problem with parameter ``name`` (slot, neuron ``index`` or all) moved by ``delta``."""
     prob = setup.prob
+    if name == "W_in":
+        m, i = index
+        it = prob.It.copy()
+        it[:, i] += delta * prob.u[:, m]
+        return dataclasses.replace(prob, It=it)
     cols = slice(None) if index is None else index
-    if name == "current":
+    if name in ("current", "b_in"):
         ic = prob.Ic.copy()
         ic[cols] += delta
         return dataclasses.replace(prob, Ic=ic)
@@ -337,6 +423,16 @@ def _fd(setup: Setup, loss: Loss, names: list[str], eps: float) -> dict[str, np.
     prob = setup.prob
     out = {}
     for name in names:
+        if name == "W_in":
+            w_in = setup.layer.W_in
+            g = np.zeros_like(w_in)
+            for m, i in np.ndindex(*w_in.shape):
+                h = eps * max(1.0, abs(float(w_in[m, i])))
+                lp = value(_perturbed(setup, name, -1, (m, i), h))
+                lm = value(_perturbed(setup, name, -1, (m, i), -h))
+                g[m, i] = (lp - lm) / (2.0 * h)
+            out[name] = g
+            continue
         entries = []
         for k, slot in enumerate(_slots(setup, name)):
             if _per_neuron(setup, name):
@@ -344,7 +440,12 @@ def _fd(setup: Setup, loss: Loss, names: list[str], eps: float) -> dict[str, np.
             else:
                 idx_list = [None]
             for idx in idx_list:
-                base = prob.Ic if name == "current" else prob.th[slot]
+                if name == "b_in":
+                    base = setup.layer.b_in
+                elif name == "current":
+                    base = prob.Ic
+                else:
+                    base = prob.th[slot]
                 x = float(base[0 if idx is None else idx])
                 h = eps * max(1.0, abs(x))
                 lp = value(_perturbed(setup, name, slot, idx, h))
@@ -376,7 +477,7 @@ def value_and_grad(model: NeuronModel, params, loss: Loss, t_stop: float, dt: fl
         ``(value, {name: gradient shaped like the parameter})``.
     """
     choice("method", method, METHODS)
-    names = _check_params(model, params)
+    names = _check_params(model, params, current)
     eps = positive_float("eps", eps)
     setup = build(model, t_stop, dt, current, n, scheme=scheme, memory=memory,
                   surrogate=surrogate, relaxed=relaxed, checkpoint=checkpoint, v0=v0,
@@ -392,18 +493,23 @@ def value_and_grad(model: NeuronModel, params, loss: Loss, t_stop: float, dt: fl
     if method == "adjoint":
         from .adjoint import backward
 
-        gth, az = backward(prob, primal, gz, gs, need_alpha)
+        gth, az, gW = backward(prob, primal, gz, gs, need_alpha, "W_in" in names)
         for row, slot in setup.spec.init_deps:
             gth[slot] += az[row]
     else:
         from .forward import tangents
 
         nslot = prob.P + 1
-        E = np.zeros((nslot, nslot, prob.n))
+        M = prob.u.shape[1] if "W_in" in names else 0
+        E = np.zeros((nslot, nslot + M, prob.n))
         for p in range(nslot):
             E[p, p, :] = 1.0
-        gth, _, _ = tangents(prob, primal.widths, E, gz, gs, need_alpha)
-    return val, _collect(setup, names, gth)
+        EW = np.zeros((M, nslot + M, prob.n))
+        for m in range(M):
+            EW[m, nslot + m, :] = 1.0
+        acc, _, _ = tangents(prob, primal.widths, E, gz, gs, need_alpha, EW=EW)
+        gth, gW = acc[:nslot], acc[nslot:]
+    return val, _collect(setup, names, gth, gW)
 
 
 def jvp(model: NeuronModel, tangent: Mapping, t_stop: float, dt: float = 0.1, current=0.0,
@@ -418,21 +524,24 @@ def jvp(model: NeuronModel, tangent: Mapping, t_stop: float, dt: float = 0.1, cu
     """
     if not isinstance(tangent, Mapping) or not tangent:
         raise TypeError(f"tangent must be a non-empty dict {{name: direction}}, got {tangent!r}")
-    names = _check_params(model, list(tangent))
+    names = _check_params(model, list(tangent), current)
     setup = build(model, t_stop, dt, current, n, scheme=scheme, memory=memory,
                   surrogate=surrogate, relaxed=relaxed, v0=v0, need_alpha="alpha" in names,
                   init=init)
     _check_param_use(setup, names)
     prob = setup.prob
     E = np.zeros((prob.P + 1, 1, prob.n))
+    EW = np.zeros((prob.u.shape[1] if "W_in" in names else 0, 1, prob.n))
     for name in names:
-        slots = _slots(setup, name)
+        slots = _slots(setup, name) if name != "W_in" else []
         try:
             direction = np.asarray(tangent[name], dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"tangent[{name!r}] must be an array of numbers") from None
         if name == "coef":
             want = (len(slots),)
+        elif name == "W_in":
+            want = setup.layer.W_in.shape
         elif _per_neuron(setup, name):
             want = (prob.n,)
         else:
@@ -445,6 +554,8 @@ def jvp(model: NeuronModel, tangent: Mapping, t_stop: float, dt: float = 0.1, cu
         if name == "coef":
             for s, dv in zip(slots, direction, strict=True):
                 E[s, 0, :] = dv
+        elif name == "W_in":
+            EW[:, 0, :] = direction
         else:
             E[slots[0], 0, :] = direction
     primal = run_primal(prob, checkpoints=False)
@@ -453,7 +564,7 @@ def jvp(model: NeuronModel, tangent: Mapping, t_stop: float, dt: float = 0.1, cu
     from .forward import tangents
 
     _, tz, ts = tangents(prob, primal.widths, E, zeros_z, zeros_s, "alpha" in names,
-                         trajectory=True)
+                         trajectory=True, EW=EW)
     rec = _recorded(setup, primal)
     tan = {var: tz[:, m, :] for m, var in enumerate(setup.spec.state_vars)}
     tan["spikes"] = ts

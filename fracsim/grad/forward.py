@@ -4,7 +4,7 @@ For ``ncol`` parameter directions ``E`` (``(P + 1, ncol, n)`` per neuron; row ``
 input current), tangents ``Ż = dz/dθ · E`` obey, with the local Jacobian ``J`` of the step::
 
     Ḣ_n     = sum_{k=1}^{min(n, W)} c_k q̇_{n-k} + sum_j β_j U̇_j[n] + (dH_n/dalpha) E_alpha
-    ḋ_n     = (I + I(t_n)) E_R + R E_I
+    ḋ_n     = (I + I(t_n)) E_R + R E_I  (+ R u[n] E_W_in for an InputLayer)
     (ż_{n+1}, q̇_n, ṡ_n) = J (ż_n, Ḣ_n, E_θ, ḋ_n)
     U̇_j[n+1] = λ_j U̇_j[n] + λ_j^(W+1) q̇_{n-W}
 
@@ -30,7 +30,8 @@ def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
               alpha_slot, thr_slot, th, Ic, It, r_slot,
               W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
               z, ring, U, tail, leave, val, grd,
-              widths, E, deps, need_alpha, gz_rec, gs_rec, acc, out_z, out_s, write_out):
+              widths, E, deps, need_alpha, gz_rec, gs_rec, acc, out_z, out_s, write_out,
+              u, EW):
     N = widths.shape[0]
     n_neur = z.shape[1]
     ncol = E.shape[1]
@@ -78,6 +79,11 @@ def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
                 for p in range(P):
                     Tin[nz + 1 + p, c] = E[p, c, i]
                 Tin[nz + P + 1, c] = E[r_slot, c, i] * cur + E[P, c, i] * th[r_slot, i]
+                if EW.shape[0] > 0:
+                    du = 0.0
+                    for m in range(EW.shape[0]):
+                        du += u[n, m] * EW[m, c, i]
+                    Tin[nz + P + 1, c] += du * th[r_slot, i]
             load(val, grd, nl, nz, P, z, i, H, th, d)
             step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, w_now,
                  dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot, thr_slot)
@@ -117,14 +123,17 @@ def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
 
 
 def tangents(prob: Problem, widths: np.ndarray, E: np.ndarray, gz_rec: np.ndarray,
-             gs_rec: np.ndarray, need_alpha: bool, trajectory: bool = False):
-    """Run the tangent recurrence for the directions ``E`` (``(P + 1, ncol, n)``).
+             gs_rec: np.ndarray, need_alpha: bool, trajectory: bool = False, EW=None):  # noqa: N803
+    """Run the tangent recurrence for the directions ``E`` (``(P + 1, ncol, n)``) and, for an
+    InputLayer, ``EW`` (``(M, ncol, n)``: directions of ``W_in``, ``ḋ_n += R u[n] EW``).
 
     Returns ``acc`` (``(ncol, n)``: ``sum_n g^z_n ż_n + g^s_n ṡ_n`` per neuron) and, with
     ``trajectory`` (``ncol == 1``), the tangents of the recorded arrays ``(N, nz, n)`` and
     ``(N, n)``."""
     z, ring, U, tail, leave, val, grd = new_state(prob)
     ncol = E.shape[1]
+    if EW is None or prob.u.shape[1] == 0:
+        EW = np.zeros((0, ncol, prob.n))
     acc = np.zeros((ncol, prob.n))
     shape = (prob.N, prob.nz, prob.n) if trajectory else (0, prob.nz, prob.n)
     out_z = np.zeros(shape)
@@ -132,5 +141,6 @@ def tangents(prob: Problem, widths: np.ndarray, E: np.ndarray, gz_rec: np.ndarra
     _tangents(*prob.model_args(), *prob.input_args(), *prob.memory_args(),
               z, ring, U, tail, leave, val, grd, widths, np.ascontiguousarray(E),
               prob.init_deps, need_alpha, np.ascontiguousarray(gz_rec),
-              np.ascontiguousarray(gs_rec), acc, out_z, out_s, trajectory)
+              np.ascontiguousarray(gs_rec), acc, out_z, out_s, trajectory,
+              np.ascontiguousarray(prob.u), np.ascontiguousarray(EW))
     return acc, out_z, out_s

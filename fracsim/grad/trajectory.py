@@ -24,7 +24,7 @@ overwritten, and is itself the state, O(N n) floats, as in the simulation).  A s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -75,6 +75,7 @@ class Problem:
     C: int  # noqa: N815 - checkpoint interval
     n_regs: int
     nl: int
+    u: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # InputLayer u (N, M)
 
     @property
     def K(self) -> int:  # noqa: N802
