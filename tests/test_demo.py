@@ -1,11 +1,15 @@
 """``fracsim demo``: every promised figure is written and is a real image, and summary.txt
 reports the numbers and labels of what was simulated (cross-checked against independent
 runs where they are cheap).  The demo runs once, with ``quick=True`` (shorter E/I network
-runs, coarser regime maps; every part and figure still goes through the same code)."""
+runs, coarser regime maps; every part and figure still goes through the same code), once
+per session even with pytest-xdist."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,15 +19,41 @@ from fracsim import demo
 from fracsim.analysis import REGIMES
 
 
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    returned = demo.run_demo(out, quiet=True, quick=True)
+def _run_once(root: Path) -> Path:
+    """Run the quick demo into ``root/demo`` once per test session: under pytest-xdist the
+    first worker to create the lock file runs it, the others wait for its 'done' marker."""
+    out = root / "demo"
+    done, failed = root / "demo.done", root / "demo.failed"
+    try:
+        os.close(os.open(root / "demo.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        deadline = time.monotonic() + 900
+        while not (done.exists() or failed.exists()):
+            if time.monotonic() > deadline:
+                pytest.fail("timed out waiting for another worker's demo run")
+            time.sleep(0.2)
+        if failed.exists():
+            pytest.fail(f"the demo failed in another worker: {failed.read_text()}")
+        return out
+    try:
+        returned = demo.run_demo(out, quiet=True, quick=True)
+    except BaseException as err:
+        failed.write_text(repr(err))
+        raise
+    done.touch()
     assert returned == out.resolve()
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory):
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this session
+    return _run_once(root)
+
+
+@pytest.fixture(scope="session")
 def summary(demo_out):
     return (demo_out / "summary.txt").read_text()
 
