@@ -370,3 +370,23 @@ def test_soe_error_against_full_memory_is_below_tol(scheme, tol):
     assert np.all(np.max(np.abs(v_soe - v_full), axis=0) <= tol * span)
     assert full.spikes.times.size > 20
     np.testing.assert_array_equal(soe.spikes.times, full.spikes.times)
+
+
+@pytest.mark.parametrize("reset", ["shift", "jump"])
+def test_implicit_step_without_solution_keeps_the_explicit_step(reset):
+    """Fractional Izhikevich at dt = 0.1 ms: near a spike the implicit L1 equation (a
+    quadratic in v) has no real root and Newton diverges; the step then keeps the
+    explicit value, so v rises to the threshold.  Without the check this population
+    stopped with NonFiniteStateError ("shift") or had neurons 'spiking' every other step
+    from a state of -3.5e6 mV ("jump")."""
+    n = 1000
+    net = fs.Network(dt=0.1, seed=0, scheme="l1")
+    m = fs.Izhikevich(a=0.02, b=0.2, c=-65.0, d=8.0, alpha=0.9, reset=reset)
+    pop = net.population(m, n, memory=fs.SOE(tol=1e-8), v0=-65.0, u0=-13.0)
+    net.current(pop, 6.0 + 8.0 * np.arange(n) / n)
+    res = net.run(1000.0, record={"spikes": [pop], "v": pop[::50]}, progress=False)
+    counts = np.bincount(res.spikes.ids, minlength=n)
+    assert counts.min() >= 10
+    assert counts.max() <= 2 * np.median(counts), counts.max()
+    assert np.all(np.diff(counts[::50]) >= 0)  # more drive, not fewer spikes
+    assert np.all(res.state["v"] > -100.0) and np.all(res.state["v"] < 100.0)

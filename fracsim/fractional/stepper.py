@@ -8,7 +8,11 @@ For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the mode
   is forward Euler.
 * ``"l1"`` (L1, order ``2 - a`` for smooth solutions): implicit, ``F`` at ``v_{n+1}``,
   solved by Newton steps from the explicit value (one for a model whose ``F`` is linear
-  in ``v``, where it is exact; two otherwise).
+  in ``v``, where it is exact; two otherwise).  For a nonlinear ``F`` the residual of
+  the result is checked: where it is above ``NEWTON_RTOL`` (relative) the implicit
+  equation has no solution near ``v_n`` (for QIF/Izhikevich: the quadratic has no real root, ``v`` blows
+  up within the step) and the explicit step is kept, so ``v`` keeps rising to the
+  threshold instead of Newton diverging.
   At ``a = 1`` this is backward Euler.
 
 The product-integration scheme works on the Volterra form
@@ -59,6 +63,9 @@ NO_RESET = "none"
 #: resets that put the jump into the increment history (not defined for "pi_trap")
 HISTORY_RESETS = ("jump", "subtract")
 NEWTON_STEPS = 2
+#: relative residual above which the implicit step is taken to have no solution (the
+#: explicit step is kept instead; see the module docstring)
+NEWTON_RTOL = 1e-3
 
 #: per-population arrays of a fractional population, in the loop's argument order
 ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
@@ -107,9 +114,15 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS,
         "dv = (ha * f - hist) / c0",
     ]
     if scheme == "l1":
-        lines += [f"for _it in range({newton}):",
+        lines += ["dv_ex = dv",
+                  f"for _it in range({newton}):",
                   f"    f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
                   "    dv -= (c0 * dv - ha * f + hist) / (c0 - ha * df)"]
+        if newton > 1:  # a nonlinear F: did Newton converge?  (one more F, ~10 % of
+            # the step of a fractional Izhikevich population)
+            lines += [f"f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
+                      "dv = dv if abs(c0 * dv - ha * f + hist) <= "
+                      f"{NEWTON_RTOL!r} * (abs(c0 * dv) + abs(hist) + 1.0) else dv_ex"]
     lines += [
         "dv = 0.0 if held else dv",
         "v = v0 + dv",
@@ -166,9 +179,16 @@ def _volterra_lines(k: int, reset: str, newton: int, group: str) -> list[str]:
         f"rest = fbase{k}[i] + kk * (fa0{k}[gi, min(m, fa0{k}.shape[1] - 1)] * ff0{k}[i] + hist)",
         f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
         "v = rest + kk * c0 * f",
+        "v_ex = v",
         f"for _it in range({newton}):",
         f"    f, df = rhs{k}(v, x{k}, par{k}, i, d)",
         "    v -= (v - rest - kk * c0 * f) / (1.0 - kk * c0 * df)",
+    ]
+    if newton > 1:  # as for "l1": keep the explicit value where Newton found no solution
+        lines += [f"f, df = rhs{k}(v, x{k}, par{k}, i, d)",
+                  "v = v if abs(v - rest - kk * c0 * f) <= "
+                  f"{NEWTON_RTOL!r} * (abs(v - v0) + abs(rest - v0) + 1.0) else v_ex"]
+    lines += [
         "v_int = v",
         "v = v0 if held else v",
         "f_pre = 0.0",
