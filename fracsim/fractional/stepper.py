@@ -10,9 +10,9 @@ For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the mode
   solved by Newton steps from the explicit value (one for a model whose ``F`` is linear
   in ``v``, where it is exact; two otherwise).  For a nonlinear ``F`` the residual of
   the result is checked: where it is above ``NEWTON_RTOL`` (relative) the implicit
-  equation has no solution near ``v_n`` (for QIF/Izhikevich: the quadratic has no real root, ``v`` blows
-  up within the step) and the explicit step is kept, so ``v`` keeps rising to the
-  threshold instead of Newton diverging.
+  equation has no solution near ``v_n`` (for QIF/Izhikevich: the quadratic has no real
+  root, ``v`` blows up within the step) and the explicit step is kept, so ``v`` keeps
+  rising to the threshold instead of Newton diverging ("pi_trap" likewise).
   At ``a = 1`` this is backward Euler.
 
 The product-integration scheme works on the Volterra form
