@@ -29,3 +29,19 @@ def test_learn_fractional_order_fast():
     # iterations), tau from 10 toward 15 (13.7)
     assert abs(out["alpha"] - ex.ALPHA_TRUE) < 0.1 * abs(ex.ALPHA_0 - ex.ALPHA_TRUE)
     assert abs(out["tau"] - ex.TAU_TRUE) < 0.5 * abs(ex.TAU_0 - ex.TAU_TRUE)
+
+
+def test_mackey_glass_fast():
+    ex = _load("mackey_glass")
+    # the delay-differential integrator converges at second order (RK4 with the half-step
+    # delayed value interpolated linearly): differences between h, h/2, h/4 shrink by ~4
+    a, b, c = (ex.mackey_glass(300, h=h) for h in (0.1, 0.05, 0.025))
+    assert abs(a.mean()) < 1e-12 and abs(a.std() - 1) < 1e-12
+    d1, d2 = np.max(np.abs(a - b)), np.max(np.abs(b - c))
+    assert d1 < 1e-2 and 3.0 < d1 / d2 < 5.0
+    assert np.ptp(a[-100:]) > 2.0  # still oscillating after 600 time units
+    for kind in ("conductance", "lif"):
+        out = ex.run(kind, n=8, n_train=150, n_test=100, iters=20, verbose=False)
+        losses = out["losses"]
+        assert losses[-1] < losses[0] / 3, (kind, losses[0], losses[-1])  # Adam makes progress
+        assert np.isfinite(out["nrmse"]) and 0 < out["sparsity"] < 0.5
