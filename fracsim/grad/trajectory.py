@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from ..fractional.memory import advance  # the engine's own SOE update (same bits)
 from . import dual as D
 from .model_derivatives import step
 from .surrogate import adaptive_width
@@ -147,22 +148,6 @@ def load(val, grd, nl, nz, P, z, i, H, th, d):
         val[nz + 1 + p] = th[p, i]
     val[nz + P + 1] = d
     D.seed(val, grd, nl)
-
-
-@njit(cache=True)
-def advance(U, lam, mu, beta, tail, leave, group):
-    """``U_j <- λ_j U_j + μ_j q_{n-W}`` and the next tail ``sum_j β_j U_j`` (as the engine)."""
-    K, n = U.shape
-    if K == 0:
-        return
-    for i in range(n):
-        tail[i] = 0.0
-    for j in range(K):
-        for i in range(n):
-            g = group[i]
-            u = lam[g, j] * U[j, i] + mu[g, j] * leave[i]
-            U[j, i] = u
-            tail[i] += beta[g, j] * u
 
 
 @njit(cache=True)
