@@ -8,8 +8,9 @@ For a population whose membrane obeys ``D^a v = F(v, ...)`` (``F`` from the mode
   is forward Euler.
 * ``"l1"`` (L1, order ``2 - a`` for smooth solutions): implicit, ``F`` at ``v_{n+1}``,
   solved by Newton steps from the explicit value (one for a model whose ``F`` is linear
-  in ``v``, where it is exact; two otherwise).  For a nonlinear ``F`` the residual of
-  the result is checked: where it is above ``NEWTON_RTOL`` (relative) the implicit
+  in ``v``, where it is exact; two otherwise).  For a nonlinear ``F`` convergence is
+  checked: where the residual before the last correction is above ``NEWTON_RTOL``
+  (relative) or the last correction is larger than the one before, the implicit
   equation has no solution near ``v_n`` (for QIF/Izhikevich: the quadratic has no real
   root, ``v`` blows up within the step) and the explicit step is kept, so ``v`` keeps
   rising to the threshold instead of Newton diverging ("pi_trap" likewise).
@@ -115,13 +116,18 @@ def step_lines(k: int, scheme: str, reset: str, newton: int = NEWTON_STEPS,
     ]
     if scheme == "l1":
         lines += ["dv_ex = dv",
+                  "corr_prev = np.inf",
+                  "conv = True",
                   f"for _it in range({newton}):",
                   f"    f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
-                  "    dv -= (c0 * dv - ha * f + hist) / (c0 - ha * df)"]
-        if newton > 1:  # a nonlinear F: did Newton converge?  (one more F, ~10 % of
-            # the step of a fractional Izhikevich population)
-            lines += [f"f, df = rhs{k}(v0 + dv, x{k}, par{k}, i, d)",
-                      "dv = dv if abs(c0 * dv - ha * f + hist) <= "
+                  "    res = c0 * dv - ha * f + hist",
+                  "    corr = res / (c0 - ha * df)",
+                  "    conv = abs(corr) <= abs(corr_prev)",
+                  "    corr_prev = corr",
+                  "    dv -= corr"]
+        if newton > 1:  # a nonlinear F: did Newton converge?  (the last iterate's residual
+            # and a shrinking correction: no extra evaluation of F)
+            lines += ["dv = dv if conv and abs(res) <= "
                       f"{NEWTON_RTOL!r} * (abs(c0 * dv) + abs(hist) + 1.0) else dv_ex"]
     lines += [
         "dv = 0.0 if held else dv",
@@ -180,13 +186,18 @@ def _volterra_lines(k: int, reset: str, newton: int, group: str) -> list[str]:
         f"f, df = rhs{k}(v0, x{k}, par{k}, i, d)",
         "v = rest + kk * c0 * f",
         "v_ex = v",
+        "corr_prev = np.inf",
+        "conv = True",
         f"for _it in range({newton}):",
         f"    f, df = rhs{k}(v, x{k}, par{k}, i, d)",
-        "    v -= (v - rest - kk * c0 * f) / (1.0 - kk * c0 * df)",
+        "    res = v - rest - kk * c0 * f",
+        "    corr = res / (1.0 - kk * c0 * df)",
+        "    conv = abs(corr) <= abs(corr_prev)",
+        "    corr_prev = corr",
+        "    v -= corr",
     ]
     if newton > 1:  # as for "l1": keep the explicit value where Newton found no solution
-        lines += [f"f, df = rhs{k}(v, x{k}, par{k}, i, d)",
-                  "v = v if abs(v - rest - kk * c0 * f) <= "
+        lines += ["v = v if conv and abs(res) <= "
                   f"{NEWTON_RTOL!r} * (abs(v - v0) + abs(rest - v0) + 1.0) else v_ex"]
     lines += [
         "v_int = v",
