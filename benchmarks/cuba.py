@@ -65,6 +65,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _subprocess import run_json  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 PEERS_SCRIPT = HERE / "cuba_peers.py"
 DEFAULT_PEER_PYTHON = "/work/venv_peers/bin/python"
@@ -85,7 +88,6 @@ PEERS = {
     "nest_2": ("NEST 2 threads", "nest", 2, "nest"),
 }
 ROWS = ("fracsim", *PEERS)
-SUBPROCESS_TIMEOUT = 3600  # s
 
 
 def log(msg: str) -> None:
@@ -153,25 +155,6 @@ def worker_run(seed: int, duration_s: float, repeats: int) -> dict:
 
 
 # ---------------------------------------------------------------------- orchestration
-def run_json(cmd: list[str], env=None) -> tuple[dict | None, str]:
-    """Run ``cmd``; return (the JSON of its last stdout line, or None; an error text)."""
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=SUBPROCESS_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return None, f"timed out after {SUBPROCESS_TIMEOUT} s"
-    except OSError as exc:
-        return None, str(exc)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode == 0 and lines:
-        try:
-            return json.loads(lines[-1]), ""
-        except json.JSONDecodeError:
-            pass
-    tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-    return None, f"exit {proc.returncode}: {tail}"
-
-
 def worker_cmd(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 

@@ -161,6 +161,7 @@ PEERS_SCRIPT = HERE / "fractional_peers.py"
 DEFAULT_PEER_PYTHON = "/work/venv_frac_peers/bin/python"
 DEFAULT_OUT = HERE / "results" / "fractional.md"
 sys.path.insert(0, str(HERE))
+from _subprocess import run_json  # noqa: E402
 from fractional_peers import (  # noqa: E402  (the problem constants live in one place)
     DT_MS,
     IZH_A,
@@ -185,7 +186,6 @@ N_TRACE = 100  # probe samples reported by every row (t = dt .. 100 dt)
 WARMUP_STEPS = 10
 REF_IZH_REFINE = 8  # reference step for (a): dt / 8
 REF_LIF_H = 0.05  # ms, reference step for (b) (extrapolated over h, h/2, h/4)
-SUBPROCESS_TIMEOUT = 3600  # s
 
 # LIF in fracsim's form (see the module docstring for the mapping)
 LIF_TAU = LIF_DIM["C"] / LIF_DIM["gl"]  # ms^alpha
@@ -485,25 +485,6 @@ def worker_reference(izh_steps: int, n: int, lif_t_stop: float) -> dict:
 
 
 # ---------------------------------------------------------------------- orchestration
-def run_json(cmd: list[str], env=None) -> tuple[dict | None, str]:
-    """Run ``cmd``; return (the JSON of its last stdout line, or None; an error text)."""
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=SUBPROCESS_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return None, f"timed out after {SUBPROCESS_TIMEOUT} s"
-    except OSError as exc:
-        return None, str(exc)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode == 0 and lines:
-        try:
-            return json.loads(lines[-1]), ""
-        except json.JSONDecodeError:
-            pass
-    tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-    return None, f"exit {proc.returncode}: {tail}"
-
-
 def worker_cmd(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 

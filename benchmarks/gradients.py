@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _subprocess import run_json  # noqa: E402
 from gradients_problem import (  # noqa: E402
     SURROGATE_WIDTH,
     Problem,
@@ -178,22 +178,6 @@ def fracsim_worker(prob_kw: dict, repeats: int) -> dict:
 
 
 # ------------------------------------------------------------------------------ subprocesses
-def run_json(cmd: list[str], timeout: float) -> tuple[dict | None, str]:
-    """Run ``cmd``; its last stdout line as JSON, or ``(None, reason)``."""
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"timed out after {timeout:.0f} s"
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    if proc.returncode == 0 and lines:
-        try:
-            return json.loads(lines[-1]), ""
-        except json.JSONDecodeError:
-            pass
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return None, f"exit {proc.returncode}: " + " | ".join(tail)
-
-
 def peer_cmd(python: str, prob_kw: dict, repeats: int, extra=()) -> list[str]:
     cmd = [python, str(PEER), "--steps", str(prob_kw["T"]), "--scheme", prob_kw["scheme"],
            "--repeats", str(repeats)]
