@@ -15,7 +15,7 @@ from ._validate import bounded, choice, finite_array, positive_float, positive_i
 from .fractional import stepper
 from .fractional.memory import SOE, Memory, check_memory
 from .inputs import CurrentSpec, make_current
-from .models.base import NeuronModel
+from .models.base import NeuronModel, initial_values
 from .synapses import Synapse, check_synapse
 
 
@@ -204,12 +204,7 @@ class Network:
         name = f"pop{len(self.populations)}" if name is None else str(name)
         if any(p.name == name for p in self.populations):
             raise ValueError(f"name {name!r} is already used by another population")
-        given = {"v": v0}
-        for key, value in init.items():
-            if not key.endswith("0"):
-                raise TypeError(f"unexpected argument {key!r} (initial values are '<var>0=')")
-            given[key[:-1]] = value
-        x0 = model.initial_state(n, **given)
+        x0 = model.initial_state(n, **initial_values(v0, init))
         start = sum(p.n for p in self.populations)
         pop = Population(self, model, n, name, start, x0)
         if memory is None and model.is_fractional:

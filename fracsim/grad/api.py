@@ -44,7 +44,7 @@ import numpy as np
 from .._validate import choice, positive_float, positive_int
 from ..fractional.memory import SOE, Memory, build_arrays, check_memory
 from ..inputs import evaluate, make_current
-from ..models.base import NeuronModel
+from ..models.base import NeuronModel, initial_values
 from . import surrogate as S
 from .alpha import kernel_derivative, soe_derivative
 from .loss import Loss
@@ -255,11 +255,7 @@ def build(model, t_stop, dt=0.1, current=0.0, n=1, *, scheme="l1", memory=None,
         C = positive_int("checkpoint", checkpoint)
     C = min(C, N)
     init = dict(init or {})
-    given = {"v": v0}
-    for key, value in init.items():
-        if not key.endswith("0"):
-            raise TypeError(f"unexpected argument {key!r} (initial values are '<var>0=')")
-        given[key[:-1]] = value
+    given = initial_values(v0, init)
     x0 = model.initial_state(n, **given)
     given_state = {k for k, v in given.items() if v is not None}
     spec = spec_of(model, given_state)

@@ -93,6 +93,17 @@ ALPHA = Param(1.0, "1", "Caputo order of the membrane derivative (1: ordinary OD
 RESETS = ("jump", "subtract", "shift", "restart")
 
 
+def initial_values(v0, init: dict) -> dict:
+    """The initial values a user gave, ``{"v": v0, "<var>": <var>0, ...}`` (``None``: not
+    given), from ``v0`` and the ``<var>0=`` keyword arguments of ``init``."""
+    given = {"v": v0}
+    for key, value in init.items():
+        if not key.endswith("0"):
+            raise TypeError(f"unexpected argument {key!r} (initial values are '<var>0=')")
+        given[key[:-1]] = value
+    return given
+
+
 class NeuronModel:
     """Base class: parameter handling, validation, packing and initial state.
 
