@@ -427,6 +427,44 @@ def test_many_spikes_in_flight_and_ring_growth():
     assert res.state["v"][-1, 0] > 1e4  # a lot of deliveries, none lost
 
 
+def test_ring_full_in_the_middle_of_a_neurons_segments_is_undone_and_resumed():
+    """F (2 neurons) fire at steps n0-2 and n0-1 with delays D+1 and D+2: 4 segments land
+    in slot n0+1+D; at n0, Q[0] (delay D) adds the 5th, filling the initial ring width
+    (min(N, segments) = 5).  Q[1] fires at n0 too, with delays 1 and D: its first segment
+    fits, its second finds the slot full, so the first push is undone, the ring doubles
+    and the step resumes at Q[1] (not Q[0]).  Every delivery must happen once on its step
+    and every spike be recorded once."""
+    dt, n0, d = 0.1, 20, 10
+    net = fs.Network(dt=dt, seed=0)
+    f = net.population(fs.LIF(tau=10.0), 2, name="F")
+    q = net.population(fs.LIF(tau=10.0), 2, name="Q")
+    b = counting_target(net)
+    net.current(f, 1e5, start=(n0 - 2) * dt, stop=n0 * dt)
+    net.current(q, 1e5, start=n0 * dt, stop=(n0 + 1) * dt)
+    syn = {}  # (source pop, local id) -> (delays in steps, weights)
+    for j in range(2):
+        syn[("F", j)] = (np.array([d + 1, d + 2]), np.array([1.0, 2.0]) + 4 * j)
+    syn[("Q", 0)] = (np.array([d]), np.array([64.0]))
+    syn[("Q", 1)] = (np.array([1, d]), np.array([16.0, 32.0]))
+    for (name, j), (dl, w) in syn.items():
+        src = f if name == "F" else q
+        zeros = np.zeros(dl.shape[0], dtype=int)
+        net.connect(src[j:j + 1], b, pre=zeros, post=zeros, weight=w, delay=dl * dt)
+    n_steps = n0 + d + 10
+    res = net.run(n_steps * dt, record={"spikes": [f, q], "v": b})
+    assert net._compiled.ring.shape[1] == 10  # it grew exactly once
+    steps = np.round(res.spikes.times / dt).astype(int)
+    assert sorted(zip(res.spikes.ids.tolist(), steps.tolist(), strict=True)) == [
+        (0, n0 - 1), (0, n0), (1, n0 - 1), (1, n0), (2, n0 + 1), (3, n0 + 1)]
+    expected = np.zeros(n_steps)
+    k = np.arange(n_steps)
+    for gid, s_sp in zip(res.spikes.ids, steps, strict=True):
+        dl, w = syn[("F", gid) if gid < 2 else ("Q", gid - 2)]
+        for dd, ww in zip(dl, w, strict=True):
+            expected += ww * (k >= s_sp + dd)  # visible in the sample of step s + d
+    np.testing.assert_allclose(res.state["v"][:, 0], expected, rtol=1e-7)
+
+
 def test_periodic_source_with_long_delay():
     dt, delay = 0.1, 10.0
     net = fs.Network(dt=dt, seed=0)

@@ -5,7 +5,7 @@ Layout of the one state buffer ``buf`` (float64): for each population, its state
 Poisson input is then a single address into ``buf`` plus a weight, whatever its kind:
 a delta synapse adds to ``v``, an exponential or conductance synapse to its channel.
 Synapses are sorted by (global source id, delay) into *segments* (see
-:mod:`fracsim.engine.kernels`).
+:mod:`fracsim.engine.codegen`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np
 from ..fractional import stepper
 from ..fractional.memory import FractionalArrays, build_arrays
 from ..synapses import CondSynapse, ExpSynapse
-from .kernels import poisson_init
 from .rng import seed_state
 
 
@@ -74,11 +73,14 @@ class Compiled:
         lay = self.pops[k]
         return lay.state_off + var_row * lay.n + local
 
-    def signature(self, inputs: tuple) -> tuple:
-        """What the generated loop depends on (not the array sizes or values); ``inputs``:
-        per population, ``(constant, timed)``: whether it has a constant and a time-varying
-        external current in this run."""
-        return tuple(
+    def signature(self, inputs: tuple, recording: bool) -> tuple:
+        """What the generated loop depends on (not the array sizes or values):
+        ``((synapses, poisson, recording), pops)`` (see
+        :func:`fracsim.engine.codegen.loop_source`); ``inputs``: per population,
+        ``(constant, timed)``: whether it has a constant and a time-varying external
+        current in this run; ``recording``: whether state variables are sampled."""
+        features = (self.seg_lo.shape[0] > 0, self.pois_lam.shape[0] > 0, recording)
+        return features, tuple(
             (lay.kernel_module, tuple(c.kind for c in lay.channels), lay.frac_spec, inp)
             for lay, inp in zip(self.pops, inputs, strict=True)
         )
@@ -193,8 +195,7 @@ def compile_network(net, n_steps: int) -> Compiled:
     else:
         p_addr, p_w, p_lam = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     rng = seed_state(net._engine_seed)
-    p_next = np.empty(p_lam.shape[0])
-    poisson_init(p_next, p_lam, rng, 0)
+    p_next = np.full(p_lam.shape[0], np.nan)  # first events: drawn by the loop's first run
 
     return Compiled(
         dt=dt, n=n_total, pops=layouts, buf=buf, until=np.zeros(n_total),

@@ -13,10 +13,10 @@ from ..fractional.memory import extend
 from ..inputs import evaluate
 from ..result import Result, SpikeTrains
 from .build import compile_network
-from .codegen import get_loop
+from .codegen import NONFINITE, RING_FULL, get_loop
 from .progress import Progress
 
-_OK, _SPIKES_FULL, _NONFINITE = 0, 1, 2
+_OK = 0
 
 
 def _as_targets(net, key, value) -> list:
@@ -128,7 +128,7 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
         if lay.frac is not None:
             _prepare_memory(net, pop, lay, step0 + n_steps)
             pop_args += lay.frac.as_args()
-    loop = get_loop(comp.signature(tuple(inputs)))
+    loop = get_loop(comp.signature(tuple(inputs), bool(states)))
     if first_run:
         net._compiled = comp
 
@@ -141,9 +141,11 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     cap = max(4 * comp.n, 1 << 16)
     spk_step = np.empty(cap, dtype=np.int64)
     spk_id = np.empty(cap, dtype=np.int64)
-    counters = np.zeros(4, dtype=np.int64)
+    # spike count, status, bad step, bad neuron, resume population (-1: none), neuron
+    counters = np.array([0, _OK, 0, 0, -1, 0], dtype=np.int64)
     n_max = max(lay.n for lay in comp.pops)
-    spiked = np.zeros(-(-n_max // 8) * 8, dtype=np.bool_)  # scanned as uint64
+    spiked = np.zeros(-(-n_max // 8) * 8, dtype=np.bool_)
+    words = spiked.view(np.uint64)  # scanned 8 flags at a time
     steps_out, ids_out = [], []
 
     bar = Progress(n_steps, net.dt, progress)
@@ -153,8 +155,8 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
         while n < end:
             c0 = time.perf_counter()
             stop = min(end, n + chunk)
-            reached, comp.ring = loop(
-                n, stop, net.dt, step0, comp.buf, comp.until, spiked,
+            reached = loop(
+                n, stop, net.dt, step0, comp.buf, comp.until, spiked, words,
                 comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
                 comp.src_seg, comp.ring, comp.ring_n, comp.pois_addr, comp.pois_w,
                 comp.pois_lam, comp.pois_next, comp.rng, rec_spk, spk_step, spk_id,
@@ -165,9 +167,13 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
                 steps_out.append(spk_step[:counters[0]].copy())
                 ids_out.append(spk_id[:counters[0]].copy())
                 counters[0] = 0
-            if status == _NONFINITE:
+            if status == NONFINITE:
                 comp.step = int(counters[2])
                 _raise_nonfinite(net, comp, int(counters[2]), int(counters[3]))
+            if status == RING_FULL:  # rare: more arrivals in one step than a slot holds
+                wider = np.zeros((comp.ring.shape[0], 2 * comp.ring.shape[1]), np.int32)
+                wider[:, :comp.ring.shape[1]] = comp.ring
+                comp.ring = wider
             counters[1] = _OK
             n = int(reached)
             comp.step = n
