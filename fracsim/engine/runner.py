@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validate import positive_float, positive_int
 from ..errors import NonFiniteStateError
-from ..fractional.memory import extend
+from ..fractional.memory import block_end, extend, fill_far
 from ..inputs import evaluate
 from ..result import Result, SpikeTrains
 from .build import compile_network
@@ -148,6 +148,8 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
     words = spiked.view(np.uint64)  # scanned 8 flags at a time
     steps_out, ids_out = [], []
 
+    blocked = [lay.frac for lay in comp.pops
+               if lay.frac is not None and lay.frac.far.shape[0] > 0]
     bar = Progress(n_steps, net.dt, progress)
     wall0 = time.perf_counter()
     n, chunk, end = step0, min(n_steps, 1000), step0 + n_steps
@@ -155,6 +157,10 @@ def run_network(net, t_stop, record, record_every, progress) -> Result:
         while n < end:
             c0 = time.perf_counter()
             stop = min(end, n + chunk)
+            for arr in blocked:  # a full memory's far sums, once per block
+                if arr.far_n0[0] != n - n % arr.far.shape[0]:
+                    fill_far(arr, n)
+                stop = min(stop, block_end(arr, n))
             reached = loop(
                 n, stop, net.dt, step0, comp.buf, comp.until, spiked, words,
                 comp.syn_addr, comp.syn_w, comp.seg_lo, comp.seg_hi, comp.seg_delay,
@@ -210,6 +216,7 @@ def _prepare_memory(net, pop, lay, n_total: int) -> None:
             RuntimeWarning, stacklevel=4)
     extend(lay.frac, net.scheme, pop.memory, np.unique(pop.model.value("alpha", pop.n)),
            n_total, pop.model.orders, net.dt)
+    lay.frac.far_n0[0] = -1  # the kernel grew: the block's far sums are recomputed
 
 
 def _cols(states, j) -> slice:

@@ -70,7 +70,7 @@ NEWTON_RTOL = 1e-3
 
 #: per-population arrays of a fractional population, in the loop's argument order
 ARRAYS = ("fring", "fcoef", "flam", "fbeta", "fmu", "fsoe", "ffirst", "fgrp", "fha",
-          "fbase", "ff0", "fa0", "ftail", "fleave", "fhist")
+          "fbase", "ff0", "fa0", "ftail", "fleave", "fhist", "ffar", "ffn0")
 
 
 def imports(k: int, module: str) -> list[str]:
@@ -86,7 +86,8 @@ def step_setup(k: int) -> list[str]:
     """Lines run once per step before the neuron loop of population ``k``: the history
     term of every neuron at once."""
     return [f"slot{k} = n % fring{k}.shape[0]",
-            f"history_pass(n, slot{k}, fring{k}, fcoef{k}, ftail{k}, fgrp{k}, fhist{k})"]
+            f"history_pass(n, slot{k}, fring{k}, fcoef{k}, ftail{k}, fgrp{k}, fhist{k}, "
+            f"ffar{k}, ffn0{k})"]
 
 
 def step_teardown(k: int) -> list[str]:
@@ -146,7 +147,8 @@ def _store_lines(k: int, reset: str, q: str) -> list[str]:
     """Push the step's history entry ``q`` (or clear the history on a "restart" spike)."""
     push_call = f"push(i, slot{k}, {q}, fring{k}, fleave{k})"
     if reset == "restart":
-        return ["if s:", f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k}, fleave{k})",
+        return ["if s:",
+                f"    clear(i, n, fring{k}, fsoe{k}, ftail{k}, ffirst{k}, fleave{k}, ffar{k})",
                 "else:",
                 "    " + push_call]
     return [push_call]
