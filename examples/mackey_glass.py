@@ -1,4 +1,5 @@
-"""Mackey-Glass one-step-ahead prediction with one population of spiking neurons.
+"""Mackey-Glass prediction (one step and HORIZON_MULTI steps ahead) with one population of
+spiking neurons.
 
 Methods.  The Mackey-Glass series ``dx/dt = BETA x(t - TAU) / (1 + x(t - TAU)^POWER) - GAMMA x``
 (TAU = 17, chaotic) is integrated by classical RK4 with step MG_H = 0.1 and a constant history
@@ -6,8 +7,10 @@ x = 1.2 for t <= 0 (the delayed value at the half step is the mean of its two gr
 neighbours), sampled every MG_SAMPLE = 1 time unit after a washout of MG_WASHOUT samples, and
 standardised (zero mean, unit variance).  Sample k is the input u[k] of one population of
 N_NEURONS uncoupled neurons, held for HOLD simulation steps of DT ms: the neurons receive
-``I_i(t) = u(t) W_in[0, i] + b_in[i]`` (``fs.grad.InputLayer``).  The prediction of x[k + 1]
-is a linear readout of the membrane potentials at the end of sample k,
+``I_i(t) = u(t) W_in[0, i] + b_in[i]`` (``fs.grad.InputLayer``).  The prediction of
+x[k + horizon] (horizon 1: one step ahead; HORIZON_MULTI = 6 samples: the classic
+"x(t + 6) from the present" multi-step task, a direct prediction, not iterated) is a linear
+readout of the membrane potentials at the end of sample k,
 ``y_k = ((v - V_CENTER) / V_SCALE) W_out + b_out``.  W_in, b_in, W_out, b_out are trained with
 Adam (plain NumPy, learning rate LR, ITERS full-batch steps) on the MSE over the first N_TRAIN
 predictions (the first N_SKIP excluded: initial transient), gradients by
@@ -38,6 +41,8 @@ MG_H, MG_SAMPLE, MG_WASHOUT = 0.1, 1.0, 300
 # task and network
 N_NEURONS, N_SKIP, N_TRAIN, N_TEST = 16, 20, 400, 200
 DT, HOLD = 0.1, 5  # ms, simulation steps per sample
+HORIZONS = (1, 6)  # samples ahead: one-step and multi-step prediction
+HORIZON_MULTI = HORIZONS[1]
 LR, ITERS = 0.02, 150
 MODELS = ("conductance", "lif", "adlif")
 SURROGATE = fs.surrogate.Sigmoid(width=0.1)
@@ -97,15 +102,18 @@ class Adam:
 
 def run(kind: str, seed: int = 0, n: int = N_NEURONS, n_train: int = N_TRAIN,
         n_test: int = N_TEST, iters: int = ITERS, lr: float = LR, hold: int = HOLD,
-        verbose: bool = True) -> dict:
-    """Train on one seed; returns losses, test NRMSE and sparsity."""
+        horizon: int = 1, verbose: bool = True) -> dict:
+    """Train on one seed to predict ``horizon`` samples ahead; returns losses, test NRMSE
+    and sparsity."""
+    if not isinstance(horizon, int) or horizon < 1:
+        raise ValueError(f"horizon must be an integer >= 1 (samples ahead), got {horizon!r}")
     model, v_center, v_scale, base, in_scale = make_model(kind)
-    n_samples = N_SKIP + n_train + n_test + 1
+    n_samples = N_SKIP + n_train + n_test + horizon
     x = mackey_glass(n_samples)
-    u = np.repeat(x[:-1], hold)[:, None]  # (N, 1): sample k held for `hold` steps
+    u = np.repeat(x[:-horizon], hold)[:, None]  # (N, 1): sample k held for `hold` steps
     n_steps = u.shape[0]
     t_stop = n_steps * DT
-    target = x[1:]  # y_k predicts x[k + 1]
+    target = x[horizon:]  # y_k predicts x[k + horizon]
     train = slice(N_SKIP, N_SKIP + n_train)
     test = slice(N_SKIP + n_train, N_SKIP + n_train + n_test)
     rng = np.random.default_rng(seed)
@@ -113,7 +121,7 @@ def run(kind: str, seed: int = 0, n: int = N_NEURONS, n_train: int = N_TRAIN,
              b_in=base + 0.3 * rng.standard_normal(n),
              W_out=0.1 * rng.standard_normal((n, 1)), b_out=np.zeros(1))
 
-    def features(v):  # (n_samples - 1, n): v at the end of each sample's window
+    def features(v):  # (n_samples - horizon, n): v at the end of each sample's window
         return (v[hold - 1:: hold] - v_center) / v_scale
 
     seen = {}
@@ -156,24 +164,25 @@ def run(kind: str, seed: int = 0, n: int = N_NEURONS, n_train: int = N_TRAIN,
         losses.append(val)
         opt.step(p, g)
         if verbose and (it % 25 == 0 or it == iters - 1):
-            print(f"  [{kind:11s}] iter {it:4d}  train MSE {val:.5f}")
+            print(f"  [{kind:11s} +{horizon}] iter {it:4d}  train MSE {val:.5f}")
     v, n_spk = simulate(p)
     y = features(v) @ p["W_out"][:, 0] + p["b_out"][0]
     nrmse = float(np.sqrt(np.mean((y[test] - target[test]) ** 2)) / np.std(target[test]))
-    return dict(kind=kind, seed=seed, losses=np.array(losses), nrmse=nrmse,
+    return dict(kind=kind, seed=seed, horizon=horizon, losses=np.array(losses), nrmse=nrmse,
                 sparsity=n_spk / (n * n_steps), seconds=time.perf_counter() - t0)
 
 
 def main() -> None:
-    print(f"Mackey-Glass tau = {TAU}, one-step-ahead; {N_NEURONS} neurons, {N_TRAIN} training "
-          f"and {N_TEST} test samples, {HOLD} steps of {DT} ms per sample, Adam lr {LR}, "
-          f"{ITERS} iterations")
-    rows = [run(kind) for kind in MODELS]
-    print(f"\n{'model':12s} {'train MSE start -> end':>24s} {'test NRMSE':>11s} "
+    print(f"Mackey-Glass tau = {TAU}, {HORIZONS} samples ahead; {N_NEURONS} neurons, "
+          f"{N_TRAIN} training and {N_TEST} test samples, {HOLD} steps of {DT} ms per sample, "
+          f"Adam lr {LR}, {ITERS} iterations")
+    rows = [run(kind, horizon=h) for h in HORIZONS for kind in MODELS]
+    print(f"\n{'model':12s} {'ahead':>5s} {'train MSE start -> end':>24s} {'test NRMSE':>11s} "
           f"{'spikes/neuron/step':>19s} {'time (s)':>9s}")
     for r in rows:
-        print(f"{r['kind']:12s} {r['losses'][0]:11.4f} -> {r['losses'][-1]:8.4f} "
-              f"{r['nrmse']:11.4f} {r['sparsity']:19.4f} {r['seconds']:9.1f}")
+        print(f"{r['kind']:12s} {r['horizon']:5d} {r['losses'][0]:11.4f} -> "
+              f"{r['losses'][-1]:8.4f} {r['nrmse']:11.4f} {r['sparsity']:19.4f} "
+              f"{r['seconds']:9.1f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -45,3 +46,9 @@ def test_mackey_glass_fast():
         losses = out["losses"]
         assert losses[-1] < losses[0] / 3, (kind, losses[0], losses[-1])  # Adam makes progress
         assert np.isfinite(out["nrmse"]) and 0 < out["sparsity"] < 0.5
+    # multi-step: the readout targets x[k + 6], a harder task; Adam makes progress there too
+    out = ex.run("lif", n=8, n_train=150, n_test=100, iters=20, verbose=False,
+                 horizon=ex.HORIZON_MULTI)
+    assert out["horizon"] == 6 and out["losses"][-1] < 0.8 * out["losses"][0]
+    with pytest.raises(ValueError, match="horizon"):
+        ex.run("lif", horizon=0)
