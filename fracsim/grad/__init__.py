@@ -5,7 +5,9 @@ adaptive MPD-AGL surrogate, with the Numba kernels the engine calls.  ``loss``: 
 recorded arrays (mse, readout_mse, spike_count_ce, van_rossum, custom) with exact gradients.
 ``value_and_grad`` / ``jvp`` (:mod:`.api`): gradients of a population's simulation by the
 checkpointed discrete adjoint (:mod:`.adjoint`), forward tangents (:mod:`.forward`) or finite
-differences, with a learnable input layer ``InputLayer(u, W_in, b_in)``; the differentiated
+differences, with a learnable input layer ``InputLayer(u, W_in, b_in)``; given a
+``fs.Network`` instead of a model, the adjoint through synapses, delays and fractional
+histories (:mod:`.network`: projection weights, ``tau``, ``alpha``); the differentiated
 recurrence is in :mod:`.trajectory`, the per-model step
 derivatives in :mod:`.model_derivatives`, the scheme weights' alpha derivatives in
 :mod:`.alpha`.

@@ -1,5 +1,9 @@
 r"""``fs.grad.value_and_grad`` and ``fs.grad.jvp`` for one population of uncoupled neurons.
 
+(``value_and_grad(net, params, loss, t_stop, surrogate=..., relaxed=..., method="adjoint" |
+"finite_difference")`` with a :class:`fracsim.Network` differentiates the whole network:
+:mod:`fracsim.grad.network`.)
+
 The differentiated simulation is ``fs.simulate(model, t_stop, dt, current, n, scheme=...,
 memory=..., v0=..., <var>0=...)`` (:mod:`.trajectory` reproduces its recorded ``v``); the loss
 (:mod:`fracsim.grad.loss`) reads the recorded arrays ``{"v": (N, n), <other state>: (N, n),
@@ -472,6 +476,16 @@ def value_and_grad(model: NeuronModel, params, loss: Loss, t_stop: float, dt: fl
     Returns:
         ``(value, {name: gradient shaped like the parameter})``.
     """
+    from ..network import Network
+
+    if isinstance(model, Network):  # a network: the adjoint through synapses and delays
+        from . import network
+
+        if method == "forward":
+            raise ValueError("method 'forward' is not available for networks yet; use "
+                             "'adjoint' or 'finite_difference'")
+        return network.value_and_grad(model, params, loss, t_stop, method=method,
+                                      surrogate=surrogate, relaxed=relaxed, eps=eps)
     choice("method", method, METHODS)
     names = _check_params(model, params, current)
     eps = positive_float("eps", eps)

@@ -1,0 +1,608 @@
+r"""Gradients of a network's simulation: the discrete adjoint through synapses and delays.
+
+``fs.grad.value_and_grad(net, params, loss, t_stop, ...)`` with a :class:`fracsim.Network`
+lands here.  The differentiated recurrence is the engine's (``net.run``), step
+``n = 0 .. N-1``, populations in creation order::
+
+    A^c_n    = sum_{syn -> c} w_syn s_pre[n - 1 - D_syn]          arrivals (spike queue)
+    G^c_n    = e^(-dt/tau_c) G^c_{n-1} + A^c_n                    exponential channel c
+    v_n^+    = v_n + A^delta_n                                     delta synapses
+    d_n      = I_n + sum_c G^c_n                                   drive (I: R times currents)
+    v'_n     = step(v_n^+, d_n, H_n)                               LIF, see below
+    s_n      = [v'_n >= v_th]                 (surrogate derivative sigma'(v'_n - v_th))
+    v_{n+1}  = v'_n - s_n (v'_n - v_reset)                         reset ("shift")
+    q_n      = (v'_n - v_n^+) - s_n (v'_n - v_th)                  history entry (fractional)
+
+with ``D_syn >= 1`` the delay in steps (a spike of step ``m`` arrives at the start of step
+``m + 1 + D``), the recorded ``"<pop>.v"[n] = v_n^+`` and ``"<pop>.spikes"[n] = s_n``.
+``step``: integer order, exponential Euler ``v' = v_inf + (v - v_inf) e^(-dt/tau)``,
+``v_inf = v_rest + d``; fractional (``scheme`` "gl" or "l1", ``FullMemory``), with
+``H_n = sum_{k=1}^{n} c_k q_{n-k}``, ``h^a`` and ``theta = 1`` for L1 (implicit, exact for
+the linear ``F``), 0 for GL::
+
+    v' = v + dv,   dv = (h^a (v_rest - v + d) / tau - H_n) / (c_0 + theta h^a / tau)
+
+The adjoint runs ``n = N-1 .. 0`` with ``a^v``, ``a^G`` carried backwards, the spike
+adjoint ``a^s_m`` collected from the arrivals it causes (``a^s_pre[m] += W^T a^A[m+1+D]``)
+and the history adjoint ``a^q_m = sum_{n>m} c_{n-m} a^H_n``; weights get
+``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work proportional to the spikes), the
+order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms of h^a and c_0)`` (the
+first sum as a cross-correlation of ``a^H`` and ``q`` over the lags, by FFT).  Both history
+convolutions (``H`` forward, ``a^q`` backward) are evaluated by blocks of
+:data:`fracsim.fractional.memory.FAR_BLOCK` steps, the far lags by one matrix product per
+block, as in the engine.  Populations that no learnable parameter can influence (e.g. an
+input layer) are simulated forward only.
+
+Scope of this version: LIF populations (integer order, or fractional GL/L1 with
+``FullMemory`` and one order per population), reset "shift", no refractory period,
+``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
+Poisson inputs), fixed-width surrogates.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
+``"<src>-><dst>.weight"`` (``"<src>-><dst>[k].weight"`` for the k-th of several projections
+between the same populations), gradients shaped like the parameter (a weight gradient has
+one entry per synapse, in the projection's order).  Memory: the trajectory (``v^+``, ``d``,
+``H``, ``q``) of the populations that need an adjoint is kept, O(N n) floats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from ..fractional import memory as fmem
+from ..fractional.weights import kernel
+from ..models.lif import LIF
+from ..synapses import ExpSynapse
+from . import surrogate as S
+from .alpha import kernel_derivative
+from .loss import Loss
+
+
+# ------------------------------------------------------------------ spike-driven kernels
+@njit(cache=True)
+def _scatter(active, spike, ptr, post, wsyn, out):
+    """``out[post[s]] += wsyn[s] spike[j]`` for the synapses ``s`` of the active sources
+    ``j`` (``spike`` 1 for a hard spike, ``sigma(x)`` in the relaxed model)."""
+    for a in range(active.shape[0]):
+        j = active[a]
+        sj = spike[j]
+        for s in range(ptr[j], ptr[j + 1]):
+            out[post[s]] += wsyn[s] * sj
+
+
+@njit(cache=True)
+def _weight_grad(active, spike, ptr, post, widx, a_arr, gw):
+    """``gw[widx[s]] += spike[j] a_arr[post[s]]`` for the synapses of the active sources."""
+    for a in range(active.shape[0]):
+        j = active[a]
+        sj = spike[j]
+        for s in range(ptr[j], ptr[j + 1]):
+            gw[widx[s]] += sj * a_arr[post[s]]
+
+
+@njit(cache=True)
+def _source_adjoint(ptr, post, wsyn, a_arr, out):
+    """``out[j] += sum_{s of source j} wsyn[s] a_arr[post[s]]`` for every source."""
+    for j in range(ptr.shape[0] - 1):
+        acc = 0.0
+        for s in range(ptr[j], ptr[j + 1]):
+            acc += wsyn[s] * a_arr[post[s]]
+        out[j] += acc
+
+
+# ------------------------------------------------------------------------- problem
+@dataclasses.dataclass
+class _Group:
+    """The synapses of one projection with one delay, in CSR order by source."""
+
+    delay: int
+    ptr: np.ndarray  # (n_src + 1,)
+    post: np.ndarray
+    widx: np.ndarray  # index into the projection's weight array
+    w: np.ndarray  # current weights of these synapses
+
+
+@dataclasses.dataclass
+class _Proj:
+    name: str
+    src: int
+    dst: int
+    target: int  # channel index of dst, or -1 for delta
+    weight: np.ndarray
+    groups: list
+
+
+@dataclasses.dataclass
+class _Pop:
+    name: str
+    n: int
+    tau: np.ndarray
+    v_rest: np.ndarray
+    v_th: np.ndarray
+    v_reset: np.ndarray
+    v0: np.ndarray
+    iconst: np.ndarray
+    icol: np.ndarray
+    itime: np.ndarray
+    chan_decay: np.ndarray  # (C,)
+    alpha: float | None  # None: integer order
+    tau_shared: bool
+    coef: np.ndarray | None = None  # c_0 .. c_N
+    ha: float = 1.0
+
+
+@dataclasses.dataclass
+class Problem:
+    dt: float
+    N: int  # noqa: N815
+    scheme: str
+    pops: list
+    projs: list
+    sur: S.Surrogate
+    relaxed: bool = False  # smooth spikes s = sigma(v' - v_th) in the forward pass too
+
+    def drive(self, p: _Pop, n: int) -> np.ndarray:
+        d = p.iconst.copy()
+        if p.itime.shape[1]:
+            d += p.itime[n, p.icol]
+        return d
+
+    def set_alpha(self, k: int, alpha: float) -> None:
+        p = self.pops[k]
+        p.alpha = float(alpha)
+        p.coef = kernel(self.scheme, p.alpha, self.N + 1)
+        p.ha = self.dt ** p.alpha
+
+
+def _projection_names(net) -> list[str]:
+    names, seen = [], {}
+    for pr in net.projections:
+        base = f"{pr.src.name}->{pr.dst.name}"
+        seen[base] = seen.get(base, 0) + 1
+    count = {}
+    for pr in net.projections:
+        base = f"{pr.src.name}->{pr.dst.name}"
+        if seen[base] == 1:
+            names.append(base)
+        else:
+            names.append(f"{base}[{count.get(base, 0)}]")
+            count[base] = count.get(base, 0) + 1
+    return names
+
+
+def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
+    """Validate ``net`` for differentiation and flatten it (see the module docstring)."""
+    from .._validate import positive_float
+    from ..engine.runner import _currents
+
+    if net._compiled is not None:
+        raise ValueError("the network has already run; build a new one to differentiate "
+                         "(gradients start from its initial state)")
+    t_stop = positive_float("t_stop", t_stop)
+    dt = net.dt
+    n_steps = int(round(t_stop / dt))
+    if n_steps < 1:
+        raise ValueError(f"t_stop must be at least one step (dt = {dt} ms), got {t_stop}")
+    if net.poisson_inputs:
+        raise ValueError("gradients of networks with Poisson inputs are not supported yet "
+                         "(use a TimedArray current with a fixed spike pattern)")
+    if not isinstance(surrogate, S.Surrogate) or isinstance(surrogate, S.MPDAGL):
+        raise TypeError("surrogate must be a fixed-width fs.surrogate object (Sigmoid, ArcTan, "
+                        f"Triangle, Gaussian, Rectangle), got {surrogate!r}")
+    scheme = net.scheme
+    t_grid = np.arange(n_steps) * dt
+    pops = []
+    index = {id(p): k for k, p in enumerate(net.populations)}
+    chans = [[] for _ in net.populations]
+    for pr in net.projections:
+        if isinstance(pr.synapse, ExpSynapse):
+            if pr.synapse not in chans[index[id(pr.dst)]]:
+                chans[index[id(pr.dst)]].append(pr.synapse)
+        elif pr.synapse != "delta":
+            raise ValueError(f"projection {pr.src.name}->{pr.dst.name}: only delta and "
+                             f"ExpSynapse synapses can be differentiated, got {pr.synapse}")
+    for k, pop in enumerate(net.populations):
+        m = pop.model
+        if type(m) is not LIF:
+            raise ValueError(f"population {pop.name}: network gradients support fs.LIF "
+                             f"populations only (got {type(m).__name__})")
+        if np.any(m.value("t_ref", pop.n) > 0):
+            raise ValueError(f"population {pop.name}: refractory periods (t_ref > 0) are not "
+                             "differentiated yet")
+        if m.reset != "shift":
+            raise ValueError(f"population {pop.name}: reset must be 'shift' for network "
+                             f"gradients, got {m.reset!r}")
+        if m.orders:
+            raise ValueError(f"population {pop.name}: multi-term orders are not supported")
+        alpha = None
+        if pop.memory is not None:
+            if pop.memory.kind != "full":
+                raise ValueError(f"population {pop.name}: network gradients support "
+                                 f"fs.FullMemory() for fractional populations, got "
+                                 f"{pop.memory}")
+            if scheme not in ("gl", "l1"):
+                raise ValueError(f"scheme must be 'gl' or 'l1' for network gradients, got "
+                                 f"{scheme!r}")
+            a = np.unique(m.value("alpha", pop.n))
+            if a.shape[0] != 1:
+                raise ValueError(f"population {pop.name}: one order per population (got "
+                                 f"{a.shape[0]} distinct alphas)")
+            alpha = float(a[0])
+        iconst, icol, itime = _currents(net, k, pop, t_grid)
+        p = _Pop(name=pop.name, n=pop.n, tau=m.value("tau", pop.n),
+                 v_rest=m.value("v_rest", pop.n), v_th=m.value("v_th", pop.n),
+                 v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
+                 iconst=iconst, icol=icol, itime=itime,
+                 chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
+                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0)
+        pops.append(p)
+    prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
+                   relaxed=bool(relaxed))
+    for k, p in enumerate(pops):
+        if p.alpha is not None:
+            prob.set_alpha(k, p.alpha)
+    for name, pr in zip(_projection_names(net), net.projections, strict=True):
+        src, dst = index[id(pr.src)], index[id(pr.dst)]
+        target = (-1 if pr.synapse == "delta"
+                  else chans[dst].index(pr.synapse))
+        groups = []
+        for d in np.unique(pr.delay_steps):
+            sel = np.flatnonzero(pr.delay_steps == d)
+            order = sel[np.argsort(pr.pre[sel], kind="stable")]
+            ptr = np.searchsorted(pr.pre[order], np.arange(pr.src.n + 1)).astype(np.int64)
+            groups.append(_Group(delay=int(d), ptr=ptr, post=pr.post[order].astype(np.int64),
+                                 widx=order.astype(np.int64),
+                                 w=pr.weight[order].astype(np.float64)))
+        prob.projs.append(_Proj(name=name, src=src, dst=dst, target=target,
+                                weight=pr.weight.astype(np.float64).copy(), groups=groups))
+    return prob
+
+
+def parameter_names(prob: Problem) -> dict[str, tuple]:
+    """Learnable names -> ("pop", k, attribute) or ("proj", j)."""
+    out = {}
+    for k, p in enumerate(prob.pops):
+        out[f"{p.name}.tau"] = ("pop", k, "tau")
+        if p.alpha is not None:
+            out[f"{p.name}.alpha"] = ("pop", k, "alpha")
+    for j, pr in enumerate(prob.projs):
+        out[f"{pr.name}.weight"] = ("proj", j)
+    return out
+
+
+def set_weights(prob: Problem, j: int, weight: np.ndarray) -> None:
+    pr = prob.projs[j]
+    pr.weight = np.asarray(weight, dtype=np.float64).copy()
+    for g in pr.groups:
+        g.w = pr.weight[g.widx]
+
+
+# ------------------------------------------------------------------------- forward
+def _dependent(prob: Problem, names: Sequence[str]) -> list[bool]:
+    """Populations whose trajectory a learnable parameter can change."""
+    table = parameter_names(prob)
+    dep = [False] * len(prob.pops)
+    for nm in names:
+        kind = table[nm]
+        if kind[0] == "pop":
+            dep[kind[1]] = True
+        else:
+            dep[prob.projs[kind[1]].dst] = True
+    changed = True
+    while changed:
+        changed = False
+        for pr in prob.projs:
+            if dep[pr.src] and not dep[pr.dst]:
+                dep[pr.dst] = changed = True
+    return dep
+
+
+def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int) -> np.ndarray:
+    """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product)."""
+    if n0 == 0:
+        return np.zeros((rows, q.shape[1]))
+    rev = coef[n0 + rows - 1::-1]
+    toe = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(rev, n0)[rows - 1::-1])
+    return toe @ q[:n0]
+
+
+def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) -> dict:
+    """Simulate; returns the recorded arrays (``"<pop>.v"``, ``"<pop>.spikes"``, ``"t"``)
+    and, with ``keep``, the trajectory of the populations in ``dep`` for the adjoint."""
+    N, dt = prob.N, prob.dt  # noqa: N806
+    pops, projs = prob.pops, prob.projs
+    dep = dep or [False] * len(pops)
+    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
+    # arrival rings per (pop, target): target -1 delta, else channel
+    ring = [{t: np.zeros((depth, p.n)) for t in [-1] + list(range(p.chan_decay.shape[0]))}
+            for p in pops]
+    v = [p.v0.copy() for p in pops]
+    G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]
+    rec_v = [np.empty((N, p.n)) for p in pops]
+    rec_s = [np.zeros((N, p.n)) for p in pops]
+    active = [[None] * N for _ in pops]
+    traj = {}
+    q_hist, far = {}, {}
+    nb = fmem.FAR_BLOCK or 1
+    for k, p in enumerate(pops):
+        if p.alpha is not None:
+            q_hist[k] = np.zeros((N, p.n))
+        if keep and dep[k]:
+            traj[k] = {"d": np.empty((N, p.n)),
+                       "H": np.empty((N, p.n)) if p.alpha is not None else None}
+    for n in range(N):
+        slot = n % depth
+        for k, p in enumerate(pops):
+            r = ring[k]
+            v[k] += r[-1][slot]
+            r[-1][slot] = 0.0
+            for c in range(p.chan_decay.shape[0]):
+                G[k][c] += r[c][slot]
+                r[c][slot] = 0.0
+            rec_v[k][n] = v[k]
+        for k, p in enumerate(pops):
+            d = prob.drive(p, n)
+            if G[k].shape[0]:
+                d += G[k].sum(axis=0) if G[k].shape[0] > 1 else G[k][0]
+                G[k] *= p.chan_decay[:, None]
+            vk = v[k]
+            if p.alpha is None:
+                v_inf = p.v_rest + d
+                vp = v_inf + (vk - v_inf) * np.exp(-dt / p.tau)
+                H = None
+            else:
+                q = q_hist[k]
+                b = n % nb
+                if b == 0:
+                    far[k] = _history_far(p.coef, q, n, min(nb, N - n))
+                # far lags by block (one matrix product), the block's own b lags here
+                H = far[k][b] + (p.coef[1:b + 1] @ q[n - b:n][::-1] if b else 0.0)
+                kap = 1.0 / p.tau
+                theta = 1.0 if prob.scheme == "l1" else 0.0
+                dv = (p.ha * kap * (p.v_rest - vk + d) - H) / (p.coef[0] + theta * p.ha * kap)
+                vp = vk + dv
+            if prob.relaxed:
+                s = prob.sur.relaxed(vp - p.v_th)
+                if p.alpha is not None:
+                    q_hist[k][n] = (vp - vk) - s * (vp - p.v_th)
+                v[k] = vp - s * (vp - p.v_reset)
+            else:
+                s = (vp >= p.v_th).astype(np.float64)
+                if p.alpha is not None:
+                    q_hist[k][n] = np.where(s > 0, np.minimum(vp, p.v_th), vp) - vk
+                v[k] = np.where(s > 0, p.v_reset, vp)
+            if keep and dep[k]:
+                traj[k]["d"][n] = d
+                if H is not None:
+                    traj[k]["H"][n] = H
+            rec_s[k][n] = s
+            act = np.flatnonzero(s)
+            active[k][n] = act
+            if act.shape[0]:
+                for pr in projs:
+                    if pr.src != k:
+                        continue
+                    for g in pr.groups:
+                        _scatter(act, s, g.ptr, g.post, g.w, ring[pr.dst][pr.target][
+                            (n + 1 + g.delay) % depth])
+    rec = {"t": np.arange(N) * dt}
+    for k, p in enumerate(pops):
+        rec[f"{p.name}.v"] = rec_v[k]
+        rec[f"{p.name}.spikes"] = rec_s[k]
+    return {"rec": rec, "traj": traj, "q": q_hist, "active": active, "depth": depth}
+
+
+# ------------------------------------------------------------------------- adjoint
+def _correlate_lags(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``R[k] = sum_n sum_i a[n, i] q[n - k, i]`` for ``k = 0 .. N-1`` (FFT, chunked)."""
+    N = a.shape[0]  # noqa: N806
+    size = 1 << int(np.ceil(np.log2(2 * N)))
+    acc = np.zeros(size // 2 + 1, dtype=np.complex128)
+    step = max(1, (1 << 22) // size)
+    for lo in range(0, a.shape[1], step):
+        fa = np.fft.rfft(a[:, lo:lo + step], size, axis=0)
+        fq = np.fft.rfft(q[:, lo:lo + step], size, axis=0)
+        acc += np.sum(fa * np.conj(fq), axis=1)
+    return np.fft.irfft(acc, size)[:N]
+
+
+def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
+             dep: list[bool]) -> dict[str, np.ndarray]:
+    """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays)."""
+    N, dt = prob.N, prob.dt  # noqa: N806
+    pops, projs = prob.pops, prob.projs
+    rec, traj, qh, active, depth = (fwd["rec"], fwd["traj"], fwd["q"], fwd["active"],
+                                    fwd["depth"])
+    table = parameter_names(prob)
+    want = {table[nm] for nm in names}
+    nb = fmem.FAR_BLOCK or 1
+    a_v = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
+    a_G = {k: np.zeros((p.chan_decay.shape[0], p.n)) for k, p in enumerate(pops) if dep[k]}
+    a_s_ring = {k: np.zeros((depth, p.n)) for k, p in enumerate(pops) if dep[k]}
+    a_H = {k: np.zeros((N, p.n)) for k, p in enumerate(pops) if dep[k] and p.alpha is not None}
+    far_b = {}
+    g_tau = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
+    g_ha = dict.fromkeys(a_H, 0.0)
+    g_c0 = dict.fromkeys(a_H, 0.0)
+    g_w = {j: np.zeros(pr.weight.shape[0]) for j, pr in enumerate(projs)
+           if ("proj", j) in want}
+    gv = {k: grads.get(f"{p.name}.v") for k, p in enumerate(pops)}
+    gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
+    theta = 1.0 if prob.scheme == "l1" else 0.0
+    for n in range(N - 1, -1, -1):
+        slot = n % depth
+        a_arr = {}
+        for k in range(len(pops) - 1, -1, -1):
+            if not dep[k]:
+                continue
+            p = pops[k]
+            vk = rec[f"{p.name}.v"][n]
+            d = traj[k]["d"][n]
+            s = rec[f"{p.name}.spikes"][n]
+            if p.alpha is None:
+                e = np.exp(-dt / p.tau)
+                v_inf = p.v_rest + d
+                vp = v_inf + (vk - v_inf) * e
+            else:
+                H = traj[k]["H"][n]
+                kap = 1.0 / p.tau
+                den = p.coef[0] + theta * p.ha * kap
+                rhs = p.v_rest - vk + d
+                dv = (p.ha * kap * rhs - H) / den
+                vp = vk + dv
+            x = vp - p.v_th
+            sig = prob.sur.grad(x)
+            a_s = a_s_ring[k][slot].copy()
+            a_s_ring[k][slot] = 0.0
+            if gs[k] is not None:
+                a_s += gs[k][n]
+            a_vp = a_v[k] * (1.0 - s - sig * (vp - p.v_reset)) + a_s * sig
+            if p.alpha is None:
+                a_vn = a_vp * e
+                a_d = a_vp * (1.0 - e)
+                g_tau[k] += a_vp * (vk - v_inf) * e * dt / p.tau ** 2
+            else:
+                # the history adjoint of q_n: a^q_n = sum_{m > n} c_{m-n} a^H_m, the lags
+                # beyond the block of n by one matrix product when the block is entered
+                m0 = n - n % nb
+                m1 = min(m0 + nb, N)
+                if n == m1 - 1:
+                    far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
+                a_q = far_b[k][n - m0] + (p.coef[1:m1 - n] @ a_H[k][n + 1:m1]
+                                          if m1 > n + 1 else 0.0)
+                a_vp = a_vp + a_q * (1.0 - s - sig * x)
+                a_vn_direct = -a_q
+                a_dv = a_vp
+                a_vn = a_dv * (1.0 - p.ha * kap / den) + a_vn_direct
+                a_d = a_dv * p.ha * kap / den
+                a_H[k][n] = -a_dv / den
+                a_kap = a_dv * p.ha * (rhs - theta * dv) / den
+                g_tau[k] += -a_kap * kap * kap
+                g_ha[k] += float(np.sum(a_dv * kap * (rhs - theta * dv) / den))
+                g_c0[k] += float(np.sum(-a_dv * dv / den))
+            if gv[k] is not None:
+                a_vn = a_vn + gv[k][n]
+            a_v[k] = a_vn  # adjoint of v_n^+ = v_n (+ delta arrivals)
+            if a_G[k].shape[0]:
+                a_G[k] = a_G[k] * p.chan_decay[:, None] + a_d
+            a_arr[k] = a_vn
+        # arrivals of step n: credit their weights and the spikes that caused them
+        for j, pr in enumerate(projs):
+            k = pr.dst
+            if not dep[k]:
+                continue
+            a_A = a_arr[k] if pr.target < 0 else a_G[k][pr.target]
+            for g in pr.groups:
+                m = n - 1 - g.delay
+                if m < 0:
+                    continue
+                if j in g_w:
+                    act = active[pr.src][m]
+                    if act.shape[0]:
+                        _weight_grad(act, rec[f"{pops[pr.src].name}.spikes"][m], g.ptr,
+                                     g.post, g.widx, a_A, g_w[j])
+                if dep[pr.src]:
+                    _source_adjoint(g.ptr, g.post, g.w, a_A, a_s_ring[pr.src][m % depth])
+    out = {}
+    for nm in names:
+        kind = table[nm]
+        if kind[0] == "proj":
+            out[nm] = g_w[kind[1]]
+            continue
+        k, attr = kind[1], kind[2]
+        p = pops[k]
+        if attr == "tau":
+            out[nm] = np.array(g_tau[k].sum()) if p.tau_shared else g_tau[k]
+        else:
+            lags = np.arange(N + 1)
+            dc = kernel_derivative(prob.scheme, p.alpha, lags)
+            corr = _correlate_lags(a_H[k], qh[k])  # R[k] = sum_n <a_H[n], q[n-k]>
+            val = float(dc[1:N] @ corr[1:N])
+            val += g_ha[k] * p.ha * np.log(dt) + g_c0[k] * dc[0]
+            out[nm] = np.array(val)
+    return out
+
+
+def _adjoint_far(coef: np.ndarray, a_h: np.ndarray, m0: int, m1: int, N: int) -> np.ndarray:  # noqa: N803
+    """``far[r] = sum_{m >= m1} c_{m - m0 - r} a_h[m]`` for the block's steps ``m0 + r < m1``
+    (one matrix product)."""
+    rows, cnt = m1 - m0, N - m1
+    if cnt <= 0:
+        return np.zeros((rows, a_h.shape[1]))
+    # row r needs c_{rows - r + j}, j = 0 .. cnt-1: windows of c_1 .. c_{rows + cnt - 1}
+    win = np.lib.stride_tricks.sliding_window_view(coef[1:rows + cnt], cnt)
+    return np.ascontiguousarray(win[::-1]) @ a_h[m1:N]
+
+
+# ---------------------------------------------------------------------------- API
+def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adjoint",
+                   surrogate=None, relaxed: bool = False, eps: float = 1e-6):
+    """Loss of ``net.run(t_stop)`` and its gradient w.r.t. ``params`` (module docstring)."""
+    from .._validate import choice, positive_float
+
+    choice("method", method, ("adjoint", "finite_difference"))
+    eps = positive_float("eps", eps)
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a fracsim.grad.loss object, got {type(loss).__name__}")
+    prob = build(net, t_stop, surrogate, relaxed)
+    table = parameter_names(prob)
+    if isinstance(params, str):
+        params = [params]
+    names = list(params)
+    if not names:
+        raise ValueError("params must name at least one parameter")
+    for nm in names:
+        if nm not in table:
+            raise ValueError(f"unknown parameter {nm!r}; learnable: {sorted(table)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"params has duplicates: {names}")
+    if method == "finite_difference":
+        return _finite_differences(prob, names, loss, eps)
+    dep = _dependent(prob, names)
+    fwd = forward(prob, dep, keep=True)
+    val, grads = loss.value_and_grad(fwd["rec"])
+    return float(val), backward(prob, fwd, grads, names, dep)
+
+
+def _get(prob: Problem, kind: tuple) -> np.ndarray:
+    if kind[0] == "proj":
+        return prob.projs[kind[1]].weight.copy()
+    p = prob.pops[kind[1]]
+    if kind[2] == "tau":
+        return np.array(p.tau[0]) if p.tau_shared else p.tau.copy()
+    return np.array(p.alpha)
+
+
+def _put(prob: Problem, kind: tuple, value: np.ndarray) -> None:
+    if kind[0] == "proj":
+        set_weights(prob, kind[1], value)
+        return
+    p = prob.pops[kind[1]]
+    if kind[2] == "tau":
+        p.tau = np.broadcast_to(value, (p.n,)).astype(np.float64)
+    else:
+        prob.set_alpha(kind[1], float(value))
+
+
+def _finite_differences(prob: Problem, names, loss: Loss, eps: float):
+    table = parameter_names(prob)
+    val = float(loss.value(forward(prob)["rec"]))
+    out = {}
+    for nm in names:
+        kind = table[nm]
+        base = _get(prob, kind)
+        g = np.zeros(base.shape)
+        for idx in np.ndindex(base.shape):
+            h = eps * max(1.0, abs(float(base[idx])))
+            vals = []
+            for sgn in (1.0, -1.0):
+                x = base.copy()
+                x[idx] += sgn * h
+                _put(prob, kind, x)
+                vals.append(float(loss.value(forward(prob)["rec"])))
+            g[idx] = (vals[0] - vals[1]) / (2 * h)
+        _put(prob, kind, base)
+        out[nm] = g
+    return val, out

@@ -1,0 +1,114 @@
+"""Network gradients (fracsim.grad.network): the forward recurrence is the engine's, and the
+adjoint through synapses, delays and fractional histories equals central finite
+differences of the same (relaxed) simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fracsim as fs
+from fracsim.grad import network as G
+
+DT = 0.5
+SUR = fs.surrogate.Sigmoid(width=5.0)
+
+
+def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0):
+    """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
+    random delays into L1; loss: MSE of L2's v against a sinusoid."""
+    rng = np.random.default_rng(seed)
+    net = fs.Network(dt=DT, seed=0, scheme=scheme)
+    n_in, n1, n2 = 6, 5, 4
+    pattern = (rng.random((T, n_in)) < 0.2).astype(float)
+    lif = dict(v_rest=-65.0, v_th=-50.0, v_reset=-65.0)
+    inp = net.population(fs.LIF(tau=1.0, **lif), n_in, name="In", v0=-65.0,
+                         current=fs.TimedArray(pattern * 40.0, DT))
+    l1 = net.population(fs.LIF(tau=10.0 ** alpha1, alpha=alpha1, **lif), n1, name="L1",
+                        v0=rng.uniform(-65, -55, n1), memory=fs.FullMemory())
+    if alpha2 is None:
+        l2 = net.population(fs.LIF(tau=8.0, **lif), n2, name="L2", v0=rng.uniform(-65, -55, n2))
+    else:
+        l2 = net.population(fs.LIF(tau=8.0, alpha=alpha2, **lif), n2, name="L2",
+                            v0=rng.uniform(-65, -55, n2), memory=fs.FullMemory())
+    net.connect(inp, l1, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
+                delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
+    net.connect(l1, l2, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
+                synapse=fs.ExpSynapse(tau=3.0))
+    target = -60 + 5 * np.sin(np.arange(T)[:, None] * 0.2 + np.arange(n2))
+    return net, T * DT, fs.grad.loss.mse(target, on="L2.v")
+
+
+@pytest.mark.parametrize("delta", [False, True])
+def test_forward_is_the_engine(delta):
+    net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6)
+    fwd = G.forward(G.build(net, t_stop, SUR))["rec"]
+    net2, _, _ = make(T=150, delta=delta, alpha2=0.6)
+    l1, l2 = net2.populations[1], net2.populations[2]
+    res = net2.run(t_stop, record={"v": [l1, l2], "spikes": [l1, l2]}, progress=False)
+    v = res.state["v"]
+    np.testing.assert_allclose(v[:, :l1.n], fwd["L1.v"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(v[:, l1.n:], fwd["L2.v"], rtol=0, atol=1e-10)
+    n_spk = int(fwd["L1.spikes"].sum() + fwd["L2.spikes"].sum())
+    assert n_spk == res.spikes.times.shape[0] > 10
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(scheme="l1", T=150),                          # fractional L1 -> integer L2
+    dict(scheme="gl", T=150, alpha2=0.6),              # both fractional, GL
+    dict(scheme="l1", T=140, alpha2=0.7, delta=True),  # delta synapses with delays
+])
+def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
+    names = ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"]
+    if "alpha2" in cfg:
+        names.append("L2.alpha")
+    net, t_stop, loss = make(**cfg)
+    val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True)
+    net, _, _ = make(**cfg)
+    val_fd, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
+                                          relaxed=True, method="finite_difference", eps=1e-5)
+    assert val == val_fd
+    for nm in names:
+        a, b = np.atleast_1d(g[nm]), np.atleast_1d(g_fd[nm])
+        assert a.shape == b.shape
+        assert np.max(np.abs(a - b)) <= 1e-6 * np.max(np.abs(b)), (nm, a, b)
+        assert np.max(np.abs(b)) > 0
+    assert g["In->L1.weight"].shape == (30,) and np.ndim(g["L1.alpha"]) == 0
+
+
+def test_hard_spikes_give_the_engines_loss_and_a_finite_surrogate_gradient():
+    net, t_stop, loss = make(T=150)
+    val, g = fs.grad.value_and_grad(net, ["L1->L2.weight", "L1.alpha"], loss, t_stop,
+                                    surrogate=SUR)
+    net2, _, _ = make(T=150)
+    res = net2.run(t_stop, record={"v": net2.populations[2]}, progress=False)
+    assert val == pytest.approx(loss.value({"L2.v": res.state["v"]}), rel=1e-12)
+    assert np.all(np.isfinite(g["L1->L2.weight"])) and np.isfinite(g["L1.alpha"])
+    # a synapse whose source never spiked gets no weight gradient
+    net3, _, _ = make(T=150)
+    fwd = G.forward(G.build(net3, t_stop, SUR))["rec"]
+    silent = np.flatnonzero(fwd["L1.spikes"].sum(axis=0) == 0)
+    pre = net.projections[1].pre
+    assert np.all(g["L1->L2.weight"][np.isin(pre, silent)] == 0.0)
+
+
+def test_network_gradient_errors_name_the_problem():
+    net, t_stop, loss = make()
+    with pytest.raises(ValueError, match="unknown parameter 'L3.tau'"):
+        fs.grad.value_and_grad(net, ["L3.tau"], loss, t_stop, surrogate=SUR)
+    with pytest.raises(ValueError, match="forward"):
+        fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop, surrogate=SUR, method="forward")
+    with pytest.raises(TypeError, match="surrogate"):
+        fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop)
+    net, t_stop, loss = make()
+    net.poisson(net.populations[1], rate=10.0, weight=1.0, n_sources=2)
+    with pytest.raises(ValueError, match="Poisson"):
+        fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop, surrogate=SUR)
+    net = fs.Network(dt=DT)
+    net.population(fs.Izhikevich(), 2, name="Z")
+    with pytest.raises(ValueError, match="fs.LIF populations only"):
+        fs.grad.value_and_grad(net, ["Z.tau"], loss, 10.0, surrogate=SUR)
+    net = fs.Network(dt=DT)
+    net.population(fs.LIF(alpha=0.7), 2, name="S", memory=fs.SOE(tol=1e-8))
+    with pytest.raises(ValueError, match="FullMemory"):
+        fs.grad.value_and_grad(net, ["S.tau"], loss, 10.0, surrogate=SUR)
