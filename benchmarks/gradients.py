@@ -28,9 +28,12 @@ on the recorded arrays with ``fs.grad.loss.mse`` (and checked against NumPy).
 
 Rows per T: the peer's loss and fracsim's forward loss with their relative difference
 (asserted <= 1e-6), the peer's forward/backward time and peak memory, fracsim's forward
-time.  **fracsim's adjoint row is not there yet**: ``fracsim_adjoint`` below returns None
-until network gradients exist (issue 6, next step); the targets (>= 5x faster than torch,
-<= 1/10 of its peak memory, gradients equal to 1e-5) cannot be assessed before then.
+time, and fracsim's adjoint (``fs.grad.value_and_grad(net, ...)``, forward + backward, in a
+fresh process per T, after a 20-step warm-up that compiles its kernels): its time, peak
+memory (VmHWM minus VmRSS before the first timed run, like the peer's) and the largest
+relative difference of its gradients from the peer's (``max |g_f - g_t| / max |g_t|`` per
+gradient; asserted <= 1e-5).  Targets: adjoint >= 5x faster than torch's forward +
+backward, <= 1/10 of its peak memory increase.
 """
 
 from __future__ import annotations
@@ -140,17 +143,50 @@ def run_fracsim(prob: Problem, record_l1: bool = False) -> dict:
     return out
 
 
-def fracsim_adjoint(prob: Problem):
-    """fracsim's network adjoint: ``(loss, {"W1", "W2", "alpha1", "alpha2"}, time_s, peak_mb)``.
+def fracsim_adjoint(prob: Problem) -> tuple[float, dict]:
+    """fracsim's network adjoint: ``(loss, {"W1", "W2", "alpha1", "alpha2"})``.  With the
+    batch as one network, ``dL/dW1`` is the per-synapse gradient of the In->L1 projection
+    summed over the B diagonal blocks (:func:`block_diagonal` gives the order) and
+    ``dL/dalpha1`` the gradient of the shared ``L1.alpha``."""
+    import fracsim as fs
 
-    Not available yet (fracsim.grad differentiates one population; network gradients are
-    the next step of issue 6): returns None.  What it must compute is in the module
-    docstring of ``gradients_problem.py``; with the batch as one network, ``dL/dW1`` is the
-    per-synapse gradient of the In->L1 projection summed over the B diagonal blocks (see
-    :func:`block_diagonal` for the order), and ``dL/dalpha1`` the gradient of the shared
-    ``L1.alpha``.
-    """
-    return None
+    net, _, _, _ = build_network(prob)
+    loss = fs.grad.loss.mse(prob.target.reshape(prob.T, -1), on="L2.v")
+    val, g = fs.grad.value_and_grad(
+        net, ["L1.alpha", "L2.alpha", "In->L1.weight", "L1->L2.weight"], loss,
+        prob.T * prob.dt, surrogate=fs.surrogate.Sigmoid(width=prob.width))
+    B = prob.batch  # noqa: N806
+    return val, {
+        "W1": g["In->L1.weight"].reshape(B, -1).sum(axis=0).reshape(prob.n_in, prob.n1),
+        "W2": g["L1->L2.weight"].reshape(B, -1).sum(axis=0).reshape(prob.n1, prob.n2),
+        "alpha1": np.array(float(g["L1.alpha"])), "alpha2": np.array(float(g["L2.alpha"])),
+    }
+
+
+def status_mb(key: str) -> float:
+    """``VmHWM``/``VmRSS`` of this process from /proc/self/status (MB)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def adjoint_worker(prob_kw: dict, repeats: int, grads_out: str) -> dict:
+    """Time fracsim's adjoint in this (fresh) process; gradients to ``grads_out`` (npz)."""
+    prob = make_problem(**prob_kw)
+    fracsim_adjoint(make_problem(**{**prob_kw, "T": 20}))  # compile the kernels
+    base = status_mb("VmRSS")
+    times, val, grads = [], None, None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        val, grads = fracsim_adjoint(prob)
+        times.append(time.perf_counter() - t0)
+    np.savez(grads_out, **grads)
+    return {"loss": val, "adjoint_s": float(np.median(times)), "adjoint_all_s": times,
+            "peak_rss_mb": status_mb("VmHWM"), "base_rss_mb": base,
+            "peak_increase_mb": status_mb("VmHWM") - base,
+            "alpha1": float(grads["alpha1"]), "alpha2": float(grads["alpha2"])}
 
 
 def fracsim_worker(prob_kw: dict, repeats: int) -> dict:
@@ -187,9 +223,16 @@ def peer_cmd(python: str, prob_kw: dict, repeats: int, extra=()) -> list[str]:
     return cmd + list(extra)
 
 
-def worker_cmd(prob_kw: dict, repeats: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--worker",
-            json.dumps(prob_kw), "--repeats", str(repeats)]
+def worker_cmd(prob_kw: dict, repeats: int, adjoint_out: str | None = None) -> list[str]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
+           json.dumps(prob_kw), "--repeats", str(repeats)]
+    return cmd + (["--adjoint-out", adjoint_out] if adjoint_out else [])
+
+
+def grad_differences(torch_npz: Path, fracsim_npz: Path) -> dict:
+    """``max |g_f - g_t| / max |g_t|`` for each gradient."""
+    t, f = np.load(torch_npz), np.load(fracsim_npz)
+    return {k: float(np.max(np.abs(f[k] - t[k])) / np.max(np.abs(t[k]))) for k in t.files}
 
 
 # ------------------------------------------------------------------------------ check mode
@@ -248,8 +291,10 @@ def render(data: dict) -> str:
         "",
         "| T (steps) | torch loss | fracsim forward loss | rel. diff | torch forward (s) "
         "| torch backward (s) | torch peak RSS increase (MB) | torch saved tensors (MB) "
-        "| fracsim forward (s) | fracsim adjoint |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| fracsim forward (s) | fracsim adjoint (s) | torch fwd+bwd / fracsim adjoint "
+        "| fracsim adjoint peak RSS increase (MB) | memory: fracsim / torch "
+        "| gradients: max rel. diff vs torch |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in data["rows"]:
         t, f = row.get("torch"), row.get("fracsim")
@@ -260,13 +305,25 @@ def render(data: dict) -> str:
         def num(d, key, fmt="{:.2f}"):
             return fmt.format(d[key]) if d and d.get(key) is not None else "—"
 
+        a = row.get("adjoint")
+        if a:
+            speed = (f"{(t['forward_s'] + t['backward_s']) / a['adjoint_s']:.1f}x"
+                     if t else "—")
+            mem = f"1/{t['peak_increase_mb'] / a['peak_increase_mb']:.1f}" if t else "—"
+            gd = a.get("grad_rel_diff")
+            gtxt = (", ".join(f"{k} {v:.1e}" for k, v in sorted(gd.items())) if gd else "—")
+            adj = (f"{a['adjoint_s']:.2f} | {speed} | {a['peak_increase_mb']:.0f} | {mem} "
+                   f"| {gtxt}")
+        else:
+            adj = f"— ({row.get('adjoint_error', 'not run')}) | — | — | — | —"
         lines.append(
             f"| {row['T']} | {tl} | {fl} | {rel} | {num(t, 'forward_s')} "
             f"| {num(t, 'backward_s')} | {num(t, 'peak_increase_mb', '{:.0f}')} "
-            f"| {num(t, 'saved_mb', '{:.0f}')} | {num(f, 'forward_s')} | not yet |")
+            f"| {num(t, 'saved_mb', '{:.0f}')} | {num(f, 'forward_s')} | {adj} |")
     lines += [
         "",
-        "Gradients (torch; what fracsim's adjoint must reproduce to 1e-5) and activity:",
+        "Gradients (torch; fracsim's adjoint reproduces them, see the last column above) "
+        "and activity:",
         "",
         "| T | dL/dalpha1 | dL/dalpha2 | norm dL/dW1 | norm dL/dW2 | L1 rate (Hz) torch / "
         "fracsim | L2 rate (Hz) torch / fracsim | load avg (torch run) |",
@@ -290,12 +347,14 @@ def render(data: dict) -> str:
 def notes(data: dict) -> list[str]:
     env = data["env"]
     out = [
-        "**fracsim's adjoint row is missing**: fracsim.grad differentiates one population today; "
-        "network gradients (weights of projections, per-population alpha, through the spike "
-        "queue and exponential channels) are the next step of issue 6. The targets (fracsim's "
-        "adjoint >= 5x faster than torch on 2 cores, <= 1/10 of its peak memory, gradients "
-        f"equal to {GRAD_RTOL:g}) cannot be assessed until it exists; the torch columns are the "
-        "baseline it will be compared with.",
+        "fracsim adjoint: `fs.grad.value_and_grad(net, ['L1.alpha', 'L2.alpha', "
+        "'In->L1.weight', 'L1->L2.weight'], mse, ...)` on the same network as the forward "
+        "(forward + backward, median of repeats, fresh process per T after a 20-step warm-up "
+        "that compiles its kernels); peak RSS increase = VmHWM at the end minus VmRSS before "
+        "the first timed run, as for torch. It keeps the trajectory of the two layers (v, "
+        "drive, history, increments and the history adjoint: O(T N) floats, no "
+        f"checkpointing yet). Targets: >= 5x faster than torch, <= 1/10 of its peak memory, "
+        f"gradients equal to {GRAD_RTOL:g}.",
         f"Loss agreement: the torch forward and fracsim's `net.run` give the same loss to "
         f"{LOSS_RTOL:g} relative (asserted), i.e. the peer runs fracsim's discretisation.",
         "torch: float64, autograd BPTT through all T steps, full-memory history as an explicit "
@@ -343,13 +402,18 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--out", default=str(RESULTS / "gradients.md"))
     ap.add_argument("--render", default=None, metavar="JSON")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--adjoint-out", default=None, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse(argv)
     if args.worker:
-        print(json.dumps(fracsim_worker(json.loads(args.worker), args.repeats)))
+        kw = json.loads(args.worker)
+        if args.adjoint_out:
+            print(json.dumps(adjoint_worker(kw, args.repeats, args.adjoint_out)))
+        else:
+            print(json.dumps(fracsim_worker(kw, args.repeats)))
         return 0
     if args.check:
         return check(args.peer_python)
@@ -379,15 +443,29 @@ def main(argv=None) -> int:
                 log(f"  torch loss {t_res['loss']:.12g}, forward {t_res['forward_s']:.2f} s, "
                     f"backward {t_res['backward_s']:.2f} s, peak +{t_res['peak_increase_mb']:.0f}"
                     " MB")
-        if not args.no_fracsim:
-            log(f"T = {T}: fracsim forward ...")
-            f_res, err = run_json(worker_cmd(kw, reps), args.peer_timeout)
-            if f_res is None:
-                row["fracsim_error"] = err
-                log(f"  fracsim failed: {err}")
-            else:
-                row["fracsim"] = f_res
-                log(f"  fracsim loss {f_res['loss']:.12g}, forward {f_res['forward_s']:.2f} s")
+            if not args.no_fracsim:
+                log(f"T = {T}: fracsim forward ...")
+                f_res, err = run_json(worker_cmd(kw, reps), args.peer_timeout)
+                if f_res is None:
+                    row["fracsim_error"] = err
+                    log(f"  fracsim failed: {err}")
+                else:
+                    row["fracsim"] = f_res
+                    log(f"  fracsim loss {f_res['loss']:.12g}, forward "
+                        f"{f_res['forward_s']:.2f} s")
+                log(f"T = {T}: fracsim adjoint ...")
+                fpath = Path(tmp) / "fracsim_grads.npz"
+                a_res, err = run_json(worker_cmd(kw, reps, str(fpath)), args.peer_timeout)
+                if a_res is None:
+                    row["adjoint_error"] = err
+                    log(f"  fracsim adjoint failed: {err}")
+                else:
+                    if row.get("torch"):
+                        a_res["grad_rel_diff"] = grad_differences(gpath, fpath)
+                    row["adjoint"] = a_res
+                    log(f"  fracsim adjoint {a_res['adjoint_s']:.2f} s, peak "
+                        f"+{a_res['peak_increase_mb']:.0f} MB, grads vs torch "
+                        f"{a_res.get('grad_rel_diff')}")
         if row.get("torch") and row.get("fracsim"):
             rel = abs(row["torch"]["loss"] - row["fracsim"]["loss"]) / abs(row["fracsim"]["loss"])
             row["loss_rel_diff"] = rel
@@ -414,6 +492,12 @@ def main(argv=None) -> int:
     bad = [r["T"] for r in rows if r.get("loss_agrees") is False]
     if bad:
         log(f"loss disagreement at T = {bad}")
+        return 1
+    bad = [r["T"] for r in rows
+           if max((r.get("adjoint") or {}).get("grad_rel_diff", {}).values(), default=0.0)
+           > GRAD_RTOL]
+    if bad:
+        log(f"fracsim's gradients differ from torch's by more than {GRAD_RTOL:g} at T = {bad}")
         return 1
     return 0
 

@@ -308,9 +308,16 @@ def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int) -> np.ndar
     return toe @ q[:n0]
 
 
-def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) -> dict:
-    """Simulate; returns the recorded arrays (``"<pop>.v"``, ``"<pop>.spikes"``, ``"t"``)
-    and, with ``keep``, the trajectory of the populations in ``dep`` for the adjoint."""
+def recordable(prob: Problem) -> list[str]:
+    """The arrays a loss can read: ``"<pop>.v"``, ``"<pop>.spikes"`` (``(N, n)``), ``"t"``."""
+    return [f"{p.name}.{var}" for p in prob.pops for var in ("v", "spikes")] + ["t"]
+
+
+def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
+            reads: Sequence[str] | None = None) -> dict:
+    """Simulate; returns the recorded arrays ``reads`` (default: all of
+    :func:`recordable`) and, with ``keep``, the trajectory of the populations in ``dep``
+    for the adjoint (``v^+``, ``d``, ``H``; ``q`` is the simulation's own state)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
     dep = dep or [False] * len(pops)
@@ -320,8 +327,11 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) ->
             for p in pops]
     v = [p.v0.copy() for p in pops]
     G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]
-    rec_v = [np.empty((N, p.n)) for p in pops]
-    rec_s = [np.zeros((N, p.n)) for p in pops]
+    reads = set(recordable(prob) if reads is None else reads)
+    rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads or (keep and dep[k]) else None
+             for k, p in enumerate(pops)]
+    rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
+             else None for p in pops]
     active = [[None] * N for _ in pops]
     traj = {}
     q_hist, far = {}, {}
@@ -341,7 +351,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) ->
             for c in range(p.chan_decay.shape[0]):
                 G[k][c] += r[c][slot]
                 r[c][slot] = 0.0
-            rec_v[k][n] = v[k]
+            if rec_v[k] is not None:
+                rec_v[k][n] = v[k]
         for k, p in enumerate(pops):
             d = prob.drive(p, n)
             if G[k].shape[0]:
@@ -377,7 +388,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) ->
                 traj[k]["d"][n] = d
                 if H is not None:
                     traj[k]["H"][n] = H
-            rec_s[k][n] = s
+            if rec_s[k] is not None:
+                rec_s[k][n] = s
             act = np.flatnonzero(s)
             active[k][n] = act
             if act.shape[0]:
@@ -387,11 +399,17 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False) ->
                     for g in pr.groups:
                         _scatter(act, s, g.ptr, g.post, g.w, ring[pr.dst][pr.target][
                             (n + 1 + g.delay) % depth])
-    rec = {"t": np.arange(N) * dt}
+    rec = {"t": np.arange(N) * dt} if "t" in reads else {}
     for k, p in enumerate(pops):
-        rec[f"{p.name}.v"] = rec_v[k]
-        rec[f"{p.name}.spikes"] = rec_s[k]
-    return {"rec": rec, "traj": traj, "q": q_hist, "active": active, "depth": depth}
+        if keep and dep[k]:
+            traj[k]["v"] = rec_v[k]
+        for var, arr in (("v", rec_v[k]), ("spikes", rec_s[k])):
+            if f"{p.name}.{var}" in reads:
+                rec[f"{p.name}.{var}"] = arr
+    # spike values of every step (1 for a hard spike; the relaxed model needs them all)
+    spk = rec_s if prob.relaxed else None
+    return {"rec": rec, "traj": traj, "q": q_hist, "active": active, "depth": depth,
+            "spk": spk}
 
 
 # ------------------------------------------------------------------------- adjoint
@@ -400,7 +418,7 @@ def _correlate_lags(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     N = a.shape[0]  # noqa: N806
     size = 1 << int(np.ceil(np.log2(2 * N)))
     acc = np.zeros(size // 2 + 1, dtype=np.complex128)
-    step = max(1, (1 << 22) // size)
+    step = max(1, (1 << 19) // size)  # neurons per chunk: a few MB of spectra
     for lo in range(0, a.shape[1], step):
         fa = np.fft.rfft(a[:, lo:lo + step], size, axis=0)
         fq = np.fft.rfft(q[:, lo:lo + step], size, axis=0)
@@ -413,8 +431,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    rec, traj, qh, active, depth = (fwd["rec"], fwd["traj"], fwd["q"], fwd["active"],
-                                    fwd["depth"])
+    traj, qh, active, depth = fwd["traj"], fwd["q"], fwd["active"], fwd["depth"]
     table = parameter_names(prob)
     want = {table[nm] for nm in names}
     nb = fmem.FAR_BLOCK or 1
@@ -431,6 +448,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     gv = {k: grads.get(f"{p.name}.v") for k, p in enumerate(pops)}
     gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
     theta = 1.0 if prob.scheme == "l1" else 0.0
+    ones = [np.ones(p.n) for p in pops]
     for n in range(N - 1, -1, -1):
         slot = n % depth
         a_arr = {}
@@ -438,9 +456,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             if not dep[k]:
                 continue
             p = pops[k]
-            vk = rec[f"{p.name}.v"][n]
+            vk = traj[k]["v"][n]
             d = traj[k]["d"][n]
-            s = rec[f"{p.name}.spikes"][n]
             if p.alpha is None:
                 e = np.exp(-dt / p.tau)
                 v_inf = p.v_rest + d
@@ -453,6 +470,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 dv = (p.ha * kap * rhs - H) / den
                 vp = vk + dv
             x = vp - p.v_th
+            s = prob.sur.relaxed(x) if prob.relaxed else (vp >= p.v_th).astype(np.float64)
             sig = prob.sur.grad(x)
             a_s = a_s_ring[k][slot].copy()
             a_s_ring[k][slot] = 0.0
@@ -501,8 +519,9 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 if j in g_w:
                     act = active[pr.src][m]
                     if act.shape[0]:
-                        _weight_grad(act, rec[f"{pops[pr.src].name}.spikes"][m], g.ptr,
-                                     g.post, g.widx, a_A, g_w[j])
+                        spk = (fwd["spk"][pr.src][m] if fwd["spk"] is not None
+                               else ones[pr.src])
+                        _weight_grad(act, spk, g.ptr, g.post, g.widx, a_A, g_w[j])
                 if dep[pr.src]:
                     _source_adjoint(g.ptr, g.post, g.w, a_A, a_s_ring[pr.src][m % depth])
     out = {}
@@ -558,11 +577,17 @@ def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adj
             raise ValueError(f"unknown parameter {nm!r}; learnable: {sorted(table)}")
     if len(set(names)) != len(names):
         raise ValueError(f"params has duplicates: {names}")
+    reads = tuple(getattr(loss, "reads", ()))
+    unknown = [key for key in reads if key not in recordable(prob)]
+    if unknown:
+        raise ValueError(f"the loss reads {unknown}, which a network does not record; it "
+                         f"records {recordable(prob)}")
     if method == "finite_difference":
-        return _finite_differences(prob, names, loss, eps)
+        return _finite_differences(prob, names, loss, eps, reads)
     dep = _dependent(prob, names)
-    fwd = forward(prob, dep, keep=True)
+    fwd = forward(prob, dep, keep=True, reads=reads)
     val, grads = loss.value_and_grad(fwd["rec"])
+    fwd["rec"] = None  # the loss has read it
     return float(val), backward(prob, fwd, grads, names, dep)
 
 
@@ -586,9 +611,9 @@ def _put(prob: Problem, kind: tuple, value: np.ndarray) -> None:
         prob.set_alpha(kind[1], float(value))
 
 
-def _finite_differences(prob: Problem, names, loss: Loss, eps: float):
+def _finite_differences(prob: Problem, names, loss: Loss, eps: float, reads):
     table = parameter_names(prob)
-    val = float(loss.value(forward(prob)["rec"]))
+    val = float(loss.value(forward(prob, reads=reads)["rec"]))
     out = {}
     for nm in names:
         kind = table[nm]
@@ -601,7 +626,7 @@ def _finite_differences(prob: Problem, names, loss: Loss, eps: float):
                 x = base.copy()
                 x[idx] += sgn * h
                 _put(prob, kind, x)
-                vals.append(float(loss.value(forward(prob)["rec"])))
+                vals.append(float(loss.value(forward(prob, reads=reads)["rec"])))
             g[idx] = (vals[0] - vals[1]) / (2 * h)
         _put(prob, kind, base)
         out[nm] = g
