@@ -387,6 +387,18 @@ def notes(data: dict) -> list[str]:
         "4.5 GB at T = 1000 instead of ~0.9 GB (0.36 GB of saved tensors); the table reports "
         "torch at its best.",
     ]
+    status = []
+    for row in data["rows"]:
+        t, a = row.get("torch"), row.get("adjoint")
+        if t and a:
+            speed = (t["forward_s"] + t["backward_s"]) / a["adjoint_s"]
+            mem = t["peak_increase_mb"] / a["peak_increase_mb"]
+            status.append(f"T = {row['T']}: {speed:.1f}x faster "
+                          f"({'met' if speed >= 5 else 'NOT met'}), memory 1/{mem:.1f} "
+                          f"({'met' if mem >= 10 else 'NOT met'})")
+    if status:
+        out.append("Targets (adjoint >= 5x faster than torch's forward + backward, <= 1/10 of "
+                   "its peak RSS increase): " + "; ".join(status) + ".")
     return out + data.get("extra_notes", [])
 
 

@@ -46,10 +46,13 @@ one entry per synapse, in the projection's order).  Memory: the trajectory (``v^
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
+from scipy import fft as sfft
+from scipy import sparse
 
 from ..fractional import memory as fmem
 from ..fractional.weights import kernel
@@ -83,13 +86,109 @@ def _weight_grad(active, spike, ptr, post, widx, a_arr, gw):
 
 
 @njit(cache=True)
-def _source_adjoint(ptr, post, wsyn, a_arr, out):
-    """``out[j] += sum_{s of source j} wsyn[s] a_arr[post[s]]`` for every source."""
-    for j in range(ptr.shape[0] - 1):
-        acc = 0.0
-        for s in range(ptr[j], ptr[j + 1]):
-            acc += wsyn[s] * a_arr[post[s]]
-        out[j] += acc
+def _relaxed(kind, x, w):
+    """The smooth step ``sigma(x)`` of the fixed-width surrogate ``kind`` (as its NumPy
+    ``relaxed``)."""
+    z = x / w
+    if kind == S.KIND_SIGMOID:
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    if kind == S.KIND_ARCTAN:
+        return 0.5 + math.atan(z) / math.pi
+    if kind == S.KIND_TRIANGLE:
+        zc = min(max(z, -1.0), 1.0)
+        return 0.5 * (1.0 + zc) ** 2 if zc <= 0.0 else 1.0 - 0.5 * (1.0 - zc) ** 2
+    if kind == S.KIND_GAUSSIAN:
+        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    return min(max(z + 0.5, 0.0), 1.0)  # rectangle
+
+
+@njit(cache=True)
+def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
+                  decay, relaxed, sk, sp, s_out, h_out):
+    """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
+    ``s_out`` the spikes; fractional: ``h_out = H_n`` (the far sums ``far_row`` plus the
+    block's own ``b`` lags) and ``q[n]``."""
+    size = v.shape[0]
+    if frac:
+        for i in range(size):
+            h_out[i] = far_row[i]
+        for kk in range(1, b + 1):
+            c = coef[kk]
+            for i in range(size):
+                h_out[i] += c * q[n - kk, i]
+    for i in range(size):
+        vk = v[i]
+        if frac:
+            kap = 1.0 / tau[i]
+            dv = (ha * kap * (v_rest[i] - vk + d[i]) - h_out[i]) / (coef[0] + theta * ha * kap)
+            vp = vk + dv
+        else:
+            v_inf = v_rest[i] + d[i]
+            vp = v_inf + (vk - v_inf) * decay[i]
+        x = vp - v_th[i]
+        if relaxed:
+            sv = _relaxed(sk, x, sp[0])
+            if frac:
+                q[n, i] = (vp - vk) - sv * x
+            v[i] = vp - sv * (vp - v_reset[i])
+        else:
+            sv = 1.0 if x >= 0.0 else 0.0
+            if frac:
+                q[n, i] = (v_th[i] - vk) if sv > 0.0 else vp - vk
+            v[i] = v_reset[i] if sv > 0.0 else vp
+        s_out[i] = sv
+
+
+@njit(cache=True)
+def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, theta, kap,
+                   inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp, a_d, g_tau,
+                   scratch):
+    """Adjoint of one step of a population: ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out,
+    with the loss's ``gv``), ``a_d`` the drive's adjoint, ``a_h[n]`` (fractional) and the
+    per-neuron ``g_tau``; returns the step's ``(dL/dh^a, dL/dc_0)`` (fractional).
+    ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a kap)`` per neuron."""
+    size = vk.shape[0]
+    g_ha = 0.0
+    g_c0 = 0.0
+    w = sp[0]
+    if frac:  # a^q_n = far + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m
+        for i in range(size):
+            scratch[i] = far_row[i]
+        for m in range(n + 1, m1):
+            c = coef[m - n]
+            for i in range(size):
+                scratch[i] += c * a_h[m, i]
+        for i in range(size):
+            rhs = v_rest[i] - vk[i] + d[i]
+            dv = (ha * kap[i] * rhs - h[i]) * inv_den[i]
+            vp = vk[i] + dv
+            x = vp - v_th[i]
+            sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+            sig = S.surrogate_grad(sk, sp, x, w)
+            a_q = scratch[i]
+            a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+                    + a_q * (1.0 - sv - sig * x))
+            a_dv = a_vp * inv_den[i]
+            a_v[i] = a_vp - a_dv * ha * kap[i] - a_q + gv[i]
+            a_d[i] = a_dv * ha * kap[i]
+            a_h[n, i] = -a_dv
+            r = rhs - theta * dv
+            g_tau[i] -= a_dv * ha * r * kap[i] * kap[i]
+            g_ha += a_dv * kap[i] * r
+            g_c0 -= a_dv * dv
+        return g_ha, g_c0
+    for i in range(size):
+        v_inf = v_rest[i] + d[i]
+        e = decay[i]
+        vp = v_inf + (vk[i] - v_inf) * e
+        x = vp - v_th[i]
+        sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+        sig = S.surrogate_grad(sk, sp, x, w)
+        a_vp = a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+        a_d[i] = a_vp * (1.0 - e)
+        g_tau[i] += a_vp * (vk[i] - v_inf) * e * dt / (tau[i] * tau[i])
+        a_v[i] = a_vp * e + gv[i]
+    return g_ha, g_c0
 
 
 # ------------------------------------------------------------------------- problem
@@ -342,6 +441,13 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         if keep and dep[k]:
             traj[k] = {"d": np.empty((N, p.n)),
                        "H": np.empty((N, p.n)) if p.alpha is not None else None}
+    theta = 1.0 if prob.scheme == "l1" else 0.0
+    sk, sp = prob.sur.kind, np.array(prob.sur.params, dtype=np.float64)
+    decay = [np.exp(-dt / p.tau) for p in pops]
+    zero = [np.zeros(p.n) for p in pops]
+    zero2 = np.zeros((1, 1))
+    scratch = [np.zeros(p.n) for p in pops]
+    spk_now = [np.zeros(p.n) for p in pops]
     for n in range(N):
         slot = n % depth
         for k, p in enumerate(pops):
@@ -358,36 +464,18 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             if G[k].shape[0]:
                 d += G[k].sum(axis=0) if G[k].shape[0] > 1 else G[k][0]
                 G[k] *= p.chan_decay[:, None]
-            vk = v[k]
-            if p.alpha is None:
-                v_inf = p.v_rest + d
-                vp = v_inf + (vk - v_inf) * np.exp(-dt / p.tau)
-                H = None
-            else:
-                q = q_hist[k]
-                b = n % nb
-                if b == 0:
-                    far[k] = _history_far(p.coef, q, n, min(nb, N - n))
-                # far lags by block (one matrix product), the block's own b lags here
-                H = far[k][b] + (p.coef[1:b + 1] @ q[n - b:n][::-1] if b else 0.0)
-                kap = 1.0 / p.tau
-                theta = 1.0 if prob.scheme == "l1" else 0.0
-                dv = (p.ha * kap * (p.v_rest - vk + d) - H) / (p.coef[0] + theta * p.ha * kap)
-                vp = vk + dv
-            if prob.relaxed:
-                s = prob.sur.relaxed(vp - p.v_th)
-                if p.alpha is not None:
-                    q_hist[k][n] = (vp - vk) - s * (vp - p.v_th)
-                v[k] = vp - s * (vp - p.v_reset)
-            else:
-                s = (vp >= p.v_th).astype(np.float64)
-                if p.alpha is not None:
-                    q_hist[k][n] = np.where(s > 0, np.minimum(vp, p.v_th), vp) - vk
-                v[k] = np.where(s > 0, p.v_reset, vp)
+            frac = p.alpha is not None
+            b = n % nb
+            if frac and b == 0:  # far lags by block: one matrix product
+                far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n))
+            h_row = traj[k]["H"][n] if keep and dep[k] and frac else scratch[k]
+            s = spk_now[k]
+            _step_forward(frac, v[k], d, far[k][b] if frac else zero[k],
+                          p.coef if frac else zero[k], q_hist[k] if frac else zero2,
+                          n, b, p.ha, theta, p.tau, p.v_rest, p.v_th, p.v_reset, decay[k],
+                          prob.relaxed, sk, sp, s, h_row)
             if keep and dep[k]:
                 traj[k]["d"][n] = d
-                if H is not None:
-                    traj[k]["H"][n] = H
             if rec_s[k] is not None:
                 rec_s[k][n] = s
             act = np.flatnonzero(s)
@@ -419,11 +507,11 @@ def _correlate_lags(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     size = 1 << int(np.ceil(np.log2(2 * N)))
     acc = np.zeros(size // 2 + 1, dtype=np.complex128)
     step = max(1, (1 << 19) // size)  # neurons per chunk: a few MB of spectra
-    for lo in range(0, a.shape[1], step):
-        fa = np.fft.rfft(a[:, lo:lo + step], size, axis=0)
-        fq = np.fft.rfft(q[:, lo:lo + step], size, axis=0)
-        acc += np.sum(fa * np.conj(fq), axis=1)
-    return np.fft.irfft(acc, size)[:N]
+    for lo in range(0, a.shape[1], step):  # time made contiguous: fast transforms
+        fa = sfft.rfft(np.ascontiguousarray(a[:, lo:lo + step].T), size, axis=1, workers=-1)
+        fq = sfft.rfft(np.ascontiguousarray(q[:, lo:lo + step].T), size, axis=1, workers=-1)
+        acc += np.einsum("if,if->f", fa, np.conj(fq))
+    return sfft.irfft(acc, size)[:N]
 
 
 def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
@@ -449,6 +537,20 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
     theta = 1.0 if prob.scheme == "l1" else 0.0
     ones = [np.ones(p.n) for p in pops]
+    sk, sp = prob.sur.kind, np.array(prob.sur.params, dtype=np.float64)
+    decay = [np.exp(-dt / p.tau) for p in pops]
+    zero = [np.zeros(p.n) for p in pops]
+    zero2 = np.zeros((1, 1))
+    scratch = [np.zeros(p.n) for p in pops]
+    a_d_buf = [np.zeros(p.n) for p in pops]
+    kap = [1.0 / p.tau for p in pops]
+    inv_den = [1.0 / ((p.coef[0] if p.alpha is not None else 1.0) + theta * p.ha * kk)
+               for p, kk in zip(pops, kap, strict=True)]
+    idx = np.int32 if max([g.post.shape[0] for pr in projs for g in pr.groups] + [0]) < 2**31 \
+        else np.int64  # 32-bit indices: a third less memory traffic per synapse
+    mats = {id(g): sparse.csr_matrix((g.w, g.post.astype(idx), g.ptr.astype(idx)),
+                                     shape=(pops[pr.src].n, pops[pr.dst].n))
+            for pr in projs if dep[pr.src] and dep[pr.dst] for g in pr.groups}
     for n in range(N - 1, -1, -1):
         slot = n % depth
         a_arr = {}
@@ -456,53 +558,26 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             if not dep[k]:
                 continue
             p = pops[k]
-            vk = traj[k]["v"][n]
-            d = traj[k]["d"][n]
-            if p.alpha is None:
-                e = np.exp(-dt / p.tau)
-                v_inf = p.v_rest + d
-                vp = v_inf + (vk - v_inf) * e
-            else:
-                H = traj[k]["H"][n]
-                kap = 1.0 / p.tau
-                den = p.coef[0] + theta * p.ha * kap
-                rhs = p.v_rest - vk + d
-                dv = (p.ha * kap * rhs - H) / den
-                vp = vk + dv
-            x = vp - p.v_th
-            s = prob.sur.relaxed(x) if prob.relaxed else (vp >= p.v_th).astype(np.float64)
-            sig = prob.sur.grad(x)
-            a_s = a_s_ring[k][slot].copy()
-            a_s_ring[k][slot] = 0.0
+            frac = p.alpha is not None
+            a_s = a_s_ring[k][slot]
             if gs[k] is not None:
                 a_s += gs[k][n]
-            a_vp = a_v[k] * (1.0 - s - sig * (vp - p.v_reset)) + a_s * sig
-            if p.alpha is None:
-                a_vn = a_vp * e
-                a_d = a_vp * (1.0 - e)
-                g_tau[k] += a_vp * (vk - v_inf) * e * dt / p.tau ** 2
-            else:
-                # the history adjoint of q_n: a^q_n = sum_{m > n} c_{m-n} a^H_m, the lags
-                # beyond the block of n by one matrix product when the block is entered
-                m0 = n - n % nb
-                m1 = min(m0 + nb, N)
-                if n == m1 - 1:
-                    far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
-                a_q = far_b[k][n - m0] + (p.coef[1:m1 - n] @ a_H[k][n + 1:m1]
-                                          if m1 > n + 1 else 0.0)
-                a_vp = a_vp + a_q * (1.0 - s - sig * x)
-                a_vn_direct = -a_q
-                a_dv = a_vp
-                a_vn = a_dv * (1.0 - p.ha * kap / den) + a_vn_direct
-                a_d = a_dv * p.ha * kap / den
-                a_H[k][n] = -a_dv / den
-                a_kap = a_dv * p.ha * (rhs - theta * dv) / den
-                g_tau[k] += -a_kap * kap * kap
-                g_ha[k] += float(np.sum(a_dv * kap * (rhs - theta * dv) / den))
-                g_c0[k] += float(np.sum(-a_dv * dv / den))
-            if gv[k] is not None:
-                a_vn = a_vn + gv[k][n]
-            a_v[k] = a_vn  # adjoint of v_n^+ = v_n (+ delta arrivals)
+            m0 = n - n % nb
+            m1 = min(m0 + nb, N)
+            if frac and n == m1 - 1:  # a^q's lags beyond the block: one matrix product
+                far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
+            a_d = a_d_buf[k]
+            gh, gc = _step_backward(
+                frac, traj[k]["v"][n], traj[k]["d"][n], traj[k]["H"][n] if frac else zero[k],
+                a_v[k], a_s, gv[k][n] if gv[k] is not None else zero[k],
+                far_b[k][n - m0] if frac else zero[k], a_H[k] if frac else zero2, n, m1,
+                p.coef if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest, p.v_th,
+                p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k])
+            a_s[:] = 0.0
+            if frac:
+                g_ha[k] += gh
+                g_c0[k] += gc
+            a_vn = a_v[k]  # adjoint of v_n^+ = v_n (+ delta arrivals)
             if a_G[k].shape[0]:
                 a_G[k] = a_G[k] * p.chan_decay[:, None] + a_d
             a_arr[k] = a_vn
@@ -522,8 +597,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                         spk = (fwd["spk"][pr.src][m] if fwd["spk"] is not None
                                else ones[pr.src])
                         _weight_grad(act, spk, g.ptr, g.post, g.widx, a_A, g_w[j])
-                if dep[pr.src]:
-                    _source_adjoint(g.ptr, g.post, g.w, a_A, a_s_ring[pr.src][m % depth])
+                if dep[pr.src]:  # a^s_pre[m] += W a^A_post[n]: CSR (rows = sources)
+                    a_s_ring[pr.src][m % depth] += mats[id(g)] @ a_A
     out = {}
     for nm in names:
         kind = table[nm]
