@@ -52,3 +52,16 @@ def test_mackey_glass_fast():
     assert out["horizon"] == 6 and out["losses"][-1] < 0.8 * out["losses"][0]
     with pytest.raises(ValueError, match="horizon"):
         ex.run("lif", horizon=0)
+
+
+def test_classify_temporal_patterns_fast():
+    ex = _load("classify_temporal_patterns")
+    pats, labels = ex.samples(2, seed=3)
+    assert pats.shape == (3 * 2, 120, ex.N_IN) and np.array_equal(labels, [0, 0, 1, 1, 2, 2])
+    assert 0.7 * ex.N_IN < pats[0].sum() < 1.5 * ex.N_IN  # about one spike per channel
+    out = ex.train(iters=6, n_train=4, n_test=4, verbose=False)
+    losses = out["losses"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]  # Adam makes progress
+    # both orders are learnable and move (within their bounds)
+    assert np.all(out["alphas"][-1] != np.array(ex.ALPHA_0))
+    assert np.all((out["alphas"] >= ex.ALPHA_BOUNDS[0]) & (out["alphas"] <= ex.ALPHA_BOUNDS[1]))
