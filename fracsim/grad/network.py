@@ -23,7 +23,8 @@ the linear ``F``), 0 for GL::
     v' = v + dv,   dv = (h^a (v_rest - v + d) / tau - H_n) / (c_0 + theta h^a / tau)
 
 The adjoint runs ``n = N-1 .. 0`` with ``a^v``, ``a^G`` carried backwards, the spike
-adjoint ``a^s_m`` collected from the arrivals it causes (``a^s_pre[m] += W^T a^A[m+1+D]``)
+adjoint ``a^s_m`` collected from the arrivals it causes (``a^s_pre[m] += sum_syn w_syn
+a^A_post[m+1+D]``, a sparse mat-vec)
 and the history adjoint ``a^q_m = sum_{n>m} c_{n-m} a^H_n``; weights get
 ``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work proportional to the spikes), the
 order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms of h^a and c_0)`` (the
@@ -40,7 +41,8 @@ Poisson inputs), fixed-width surrogates.  Parameters: ``"<pop>.tau"``, ``"<pop>.
 ``"<src>-><dst>.weight"`` (``"<src>-><dst>[k].weight"`` for the k-th of several projections
 between the same populations), gradients shaped like the parameter (a weight gradient has
 one entry per synapse, in the projection's order).  Memory: the trajectory (``v^+``, ``d``,
-``H``, ``q``) of the populations that need an adjoint is kept, O(N n) floats.
+``H``, ``q``) and the history adjoint ``a^H`` of the populations that need an adjoint are
+kept, O(N n) floats (no checkpointing yet).
 """
 
 from __future__ import annotations
