@@ -58,6 +58,7 @@ from gradients_problem import (  # noqa: E402
     forward_numpy,
     make_problem,
     mse,
+    status_mb,
 )
 
 PEER = HERE / "gradients_torch.py"
@@ -161,15 +162,6 @@ def fracsim_adjoint(prob: Problem) -> tuple[float, dict]:
         "W2": g["L1->L2.weight"].reshape(B, -1).sum(axis=0).reshape(prob.n1, prob.n2),
         "alpha1": np.array(float(g["L1.alpha"])), "alpha2": np.array(float(g["L2.alpha"])),
     }
-
-
-def status_mb(key: str) -> float:
-    """``VmHWM``/``VmRSS`` of this process from /proc/self/status (MB)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def adjoint_worker(prob_kw: dict, repeats: int, grads_out: str) -> dict:

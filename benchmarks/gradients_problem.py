@@ -216,3 +216,13 @@ def forward_numpy(prob: Problem) -> dict:
         out[f"v{li}"], out[f"s{li}"] = rec_v, rec_s
         spikes_pre = rec_s
     return out
+
+
+def status_mb(key: str) -> float:
+    """``VmHWM``/``VmRSS`` of this process from /proc/self/status (MB): the memory probe
+    both sides of the benchmark use."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")

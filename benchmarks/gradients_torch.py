@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gradients_problem import Problem, make_problem  # noqa: E402
+from gradients_problem import Problem, make_problem, status_mb  # noqa: E402
 
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 MMAP_THRESHOLD = 128 * 1024
@@ -84,15 +84,6 @@ def fixed_mmap_threshold() -> bool:
 
 def log(*args) -> None:
     print(*args, file=sys.stderr, flush=True)
-
-
-def status_mb(key: str) -> float:
-    """``VmHWM``/``VmRSS`` of this process from /proc/self/status (MB)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 # ------------------------------------------------------------------------------ the model

@@ -409,6 +409,17 @@ def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int) -> np.ndar
     return toe @ q[:n0]
 
 
+def _kernel_constants(prob: Problem) -> tuple:
+    """What the step kernels take besides the state: ``theta`` (1 for L1, 0 for GL), the
+    surrogate's kind and parameters, ``exp(-dt/tau)`` per population, zero placeholders
+    (1-D per population, 2-D) and a scratch row per population."""
+    pops = prob.pops
+    return (1.0 if prob.scheme == "l1" else 0.0, prob.sur.kind,
+            np.array(prob.sur.params, dtype=np.float64),
+            [np.exp(-prob.dt / p.tau) for p in pops], [np.zeros(p.n) for p in pops],
+            np.zeros((1, 1)), [np.zeros(p.n) for p in pops])
+
+
 def recordable(prob: Problem) -> list[str]:
     """The arrays a loss can read: ``"<pop>.v"``, ``"<pop>.spikes"`` (``(N, n)``), ``"t"``."""
     return [f"{p.name}.{var}" for p in prob.pops for var in ("v", "spikes")] + ["t"]
@@ -443,12 +454,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         if keep and dep[k]:
             traj[k] = {"d": np.empty((N, p.n)),
                        "H": np.empty((N, p.n)) if p.alpha is not None else None}
-    theta = 1.0 if prob.scheme == "l1" else 0.0
-    sk, sp = prob.sur.kind, np.array(prob.sur.params, dtype=np.float64)
-    decay = [np.exp(-dt / p.tau) for p in pops]
-    zero = [np.zeros(p.n) for p in pops]
-    zero2 = np.zeros((1, 1))
-    scratch = [np.zeros(p.n) for p in pops]
+    theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     spk_now = [np.zeros(p.n) for p in pops]
     for n in range(N):
         slot = n % depth
@@ -537,13 +543,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
            if ("proj", j) in want}
     gv = {k: grads.get(f"{p.name}.v") for k, p in enumerate(pops)}
     gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
-    theta = 1.0 if prob.scheme == "l1" else 0.0
+    theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     ones = [np.ones(p.n) for p in pops]
-    sk, sp = prob.sur.kind, np.array(prob.sur.params, dtype=np.float64)
-    decay = [np.exp(-dt / p.tau) for p in pops]
-    zero = [np.zeros(p.n) for p in pops]
-    zero2 = np.zeros((1, 1))
-    scratch = [np.zeros(p.n) for p in pops]
     a_d_buf = [np.zeros(p.n) for p in pops]
     kap = [1.0 / p.tau for p in pops]
     inv_den = [1.0 / ((p.coef[0] if p.alpha is not None else 1.0) + theta * p.ha * kk)
