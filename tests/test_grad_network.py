@@ -76,6 +76,36 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
     assert g["In->L1.weight"].shape == (30,) and np.ndim(g["L1.alpha"]) == 0
 
 
+@pytest.mark.parametrize("relaxed", [True, False])
+@pytest.mark.parametrize("cfg", [dict(scheme="l1", T=120, alpha2=0.7, delta=True),
+                                 dict(scheme="gl", T=100)])
+def test_forward_mode_equals_the_adjoint(cfg, relaxed):
+    """Tangents (one pass per direction) give the adjoint's gradient, for the relaxed
+    network and for hard spikes with the surrogate derivative (the same linearisation)."""
+    names = ["L1.alpha", "L2.tau", "In->L1.weight", "L1->L2.weight"]
+    if "alpha2" in cfg:
+        names.append("L2.alpha")
+    net, t_stop, loss = make(**cfg)
+    val, ga = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=relaxed)
+    net, _, _ = make(**cfg)
+    val_f, gf = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
+                                       relaxed=relaxed, method="forward")
+    assert val_f == pytest.approx(val, rel=1e-12)
+    for nm in names:
+        a, b = np.atleast_1d(ga[nm]), np.atleast_1d(gf[nm])
+        assert np.max(np.abs(a - b)) <= 1e-9 * np.max(np.abs(a)), nm
+    # jvp: the recorded arrays and their derivative along one direction
+    net, _, _ = make(**cfg)
+    d_w = np.random.default_rng(1).standard_normal(ga["L1->L2.weight"].shape)
+    rec, tan = fs.grad.jvp(net, {"L1->L2.weight": d_w, "L1.alpha": 0.5}, t_stop,
+                           surrogate=SUR, relaxed=relaxed)
+    assert rec["L2.v"].shape == tan["L2.v"].shape == (cfg["T"], 4)
+    _, g_v = loss.value_and_grad(rec)
+    directional = float(np.sum(g_v["L2.v"] * tan["L2.v"]))
+    expect = float(ga["L1->L2.weight"] @ d_w + 0.5 * ga["L1.alpha"])
+    assert directional == pytest.approx(expect, rel=1e-9)
+
+
 def test_hard_spikes_give_the_engines_loss_and_a_finite_surrogate_gradient():
     net, t_stop, loss = make(T=150)
     val, g = fs.grad.value_and_grad(net, ["L1->L2.weight", "L1.alpha"], loss, t_stop,
@@ -96,8 +126,10 @@ def test_network_gradient_errors_name_the_problem():
     net, t_stop, loss = make()
     with pytest.raises(ValueError, match="unknown parameter 'L3.tau'"):
         fs.grad.value_and_grad(net, ["L3.tau"], loss, t_stop, surrogate=SUR)
-    with pytest.raises(ValueError, match="forward"):
-        fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop, surrogate=SUR, method="forward")
+    with pytest.raises(ValueError, match=r"tangent\['L1.tau'\] must have shape \(\)"):
+        fs.grad.jvp(net, {"L1.tau": np.ones(3)}, t_stop, surrogate=SUR)
+    with pytest.raises(ValueError, match="unknown parameter 'X.alpha'"):
+        fs.grad.jvp(net, {"X.alpha": 1.0}, t_stop, surrogate=SUR)
     with pytest.raises(TypeError, match="surrogate"):
         fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop)
     net, t_stop, loss = make()

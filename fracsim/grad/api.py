@@ -481,9 +481,6 @@ def value_and_grad(model: NeuronModel, params, loss: Loss, t_stop: float, dt: fl
     if isinstance(model, Network):  # a network: the adjoint through synapses and delays
         from . import network
 
-        if method == "forward":
-            raise ValueError("method 'forward' is not available for networks yet; use "
-                             "'adjoint' or 'finite_difference'")
         return network.value_and_grad(model, params, loss, t_stop, method=method,
                                       surrogate=surrogate, relaxed=relaxed, eps=eps)
     choice("method", method, METHODS)
@@ -532,6 +529,12 @@ def jvp(model: NeuronModel, tangent: Mapping, t_stop: float, dt: float = 0.1, cu
     ``(recorded, tangents)``: the recorded arrays (as the loss sees them) and their
     directional derivatives ``{var: (N, n), "spikes": (N, n)}``.
     """
+    from ..network import Network
+
+    if isinstance(model, Network):  # forward mode through a network
+        from .network_forward import jvp as network_jvp
+
+        return network_jvp(model, tangent, t_stop, surrogate=surrogate, relaxed=relaxed)
     if not isinstance(tangent, Mapping) or not tangent:
         raise TypeError(f"tangent must be a non-empty dict {{name: direction}}, got {tangent!r}")
     names = _check_params(model, list(tangent), current)

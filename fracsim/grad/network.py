@@ -37,7 +37,8 @@ input layer) are simulated forward only.
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` and one order per population), reset "shift", no refractory period,
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
-Poisson inputs), fixed-width surrogates.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
+Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction) in
+:mod:`.network_forward`.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
 ``"<src>-><dst>.weight"`` (``"<src>-><dst>[k].weight"`` for the k-th of several projections
 between the same populations), gradients shaped like the parameter (a weight gradient has
 one entry per synapse, in the projection's order).  Memory: the trajectory (``v^+``, ``d``,
@@ -639,7 +640,7 @@ def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adj
     """Loss of ``net.run(t_stop)`` and its gradient w.r.t. ``params`` (module docstring)."""
     from .._validate import choice, positive_float
 
-    choice("method", method, ("adjoint", "finite_difference"))
+    choice("method", method, ("adjoint", "forward", "finite_difference"))
     eps = positive_float("eps", eps)
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a fracsim.grad.loss object, got {type(loss).__name__}")
@@ -662,6 +663,10 @@ def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adj
                          f"records {recordable(prob)}")
     if method == "finite_difference":
         return _finite_differences(prob, names, loss, eps, reads)
+    if method == "forward":
+        from .network_forward import value_and_grad_forward
+
+        return value_and_grad_forward(prob, names, loss)
     dep = _dependent(prob, names)
     fwd = forward(prob, dep, keep=True, reads=reads)
     val, grads = loss.value_and_grad(fwd["rec"])

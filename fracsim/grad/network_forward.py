@@ -1,0 +1,178 @@
+r"""Forward mode (tangents) of a network's simulation, beside the adjoint of
+:mod:`fracsim.grad.network`.
+
+The tangent ``dX`` of every quantity of the recurrence in :mod:`fracsim.grad.network` along
+one parameter direction ``(dw, dtau, dalpha)`` is propagated with the simulation, step by
+step (NumPy; for sensitivity analysis and checks on small networks, one pass per
+direction)::
+
+    dA_n     = sum_syn (dw_syn s_pre + w_syn ds_pre)[n - 1 - D_syn]
+    dG_n     = e^(-dt/tau_c) dG_{n-1} + dA_n,     dd_n = sum_c dG^c_n
+    dv'_n    = dv_n^+ + d(dv)   (chain rule through v, d, H, 1/tau, h^a, c_0)
+    ds_n     = sigma'(v'_n - v_th) dv'_n
+    dv_{n+1} = (1 - s_n) dv'_n - ds_n (v'_n - v_reset)
+    dq_n     = dv'_n - dv_n^+ - ds_n (v'_n - v_th) - s_n dv'_n
+    dH_n     = sum_k c_k dq_{n-k} + dalpha sum_k (dc_k/dalpha) q_{n-k}
+
+The history sums are direct (O(n) per step), not blockwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .alpha import kernel_derivative
+from .network import Problem, build, parameter_names, recordable
+
+
+def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
+    """``(recorded, tangents)`` of the recorded arrays along ``dirs`` (kind tuple of
+    :func:`fracsim.grad.network.parameter_names` -> direction)."""
+    N, dt = prob.N, prob.dt  # noqa: N806
+    pops, projs = prob.pops, prob.projs
+    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
+    dtau = [np.zeros(p.n) for p in pops]
+    dalpha = [0.0] * len(pops)
+    dw = [np.zeros(pr.weight.shape[0]) for pr in projs]
+    for kind, val in dirs.items():
+        if kind[0] == "proj":
+            dw[kind[1]] = np.broadcast_to(val, dw[kind[1]].shape).astype(np.float64)
+        elif kind[2] == "tau":
+            dtau[kind[1]] = np.broadcast_to(val, (pops[kind[1]].n,)).astype(np.float64)
+        else:
+            dalpha[kind[1]] = float(val)
+    theta = 1.0 if prob.scheme == "l1" else 0.0
+    dcoef = [kernel_derivative(prob.scheme, p.alpha, np.arange(N + 1)) if p.alpha is not None
+             else None for p in pops]
+    targets = [[-1] + list(range(p.chan_decay.shape[0])) for p in pops]
+    ring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
+    dring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
+    v = [p.v0.copy() for p in pops]
+    dv = [np.zeros(p.n) for p in pops]
+    G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]  # noqa: N806
+    dG = [np.zeros_like(g) for g in G]  # noqa: N806
+    q = [np.zeros((N, p.n)) for p in pops]
+    dq = [np.zeros((N, p.n)) for p in pops]
+    rec = {"t": np.arange(N) * dt}
+    tan = {}
+    for p in pops:
+        for var in ("v", "spikes"):
+            rec[f"{p.name}.{var}"] = np.zeros((N, p.n))
+            tan[f"{p.name}.{var}"] = np.zeros((N, p.n))
+    for n in range(N):
+        slot = n % depth
+        for k, p in enumerate(pops):
+            v[k] += ring[k][-1][slot]
+            dv[k] += dring[k][-1][slot]
+            for c in range(p.chan_decay.shape[0]):
+                G[k][c] += ring[k][c][slot]
+                dG[k][c] += dring[k][c][slot]
+            for t in targets[k]:
+                ring[k][t][slot] = 0.0
+                dring[k][t][slot] = 0.0
+            rec[f"{p.name}.v"][n] = v[k]
+            tan[f"{p.name}.v"][n] = dv[k]
+        for k, p in enumerate(pops):
+            d = prob.drive(p, n) + G[k].sum(axis=0)
+            dd = dG[k].sum(axis=0)
+            G[k] *= p.chan_decay[:, None]
+            dG[k] *= p.chan_decay[:, None]
+            vk, dvk = v[k], dv[k]
+            if p.alpha is None:
+                e = np.exp(-dt / p.tau)
+                v_inf = p.v_rest + d
+                vp = v_inf + (vk - v_inf) * e
+                dvp = e * dvk + (1.0 - e) * dd + (vk - v_inf) * e * dt / p.tau ** 2 * dtau[k]
+            else:
+                past = slice(n - 1, None, -1) if n else slice(0, 0)
+                H = p.coef[1:n + 1] @ q[k][past]  # noqa: N806
+                dH = p.coef[1:n + 1] @ dq[k][past] + dalpha[k] * (dcoef[k][1:n + 1] @ q[k][past])  # noqa: N806
+                kap = 1.0 / p.tau
+                dkap = -kap * kap * dtau[k]
+                ha, dha = p.ha, p.ha * np.log(dt) * dalpha[k]
+                c0, dc0 = p.coef[0], dcoef[k][0] * dalpha[k]
+                den = c0 + theta * ha * kap
+                rhs = p.v_rest - vk + d
+                step = (ha * kap * rhs - H) / den
+                vp = vk + step
+                dnum = (dha * kap + ha * dkap) * rhs + ha * kap * (dd - dvk) - dH
+                dden = dc0 + theta * (dha * kap + ha * dkap)
+                dvp = dvk + (dnum - step * dden) / den
+            x = vp - p.v_th
+            sig = prob.sur.grad(x)
+            s = prob.sur.relaxed(x) if prob.relaxed else (x >= 0.0).astype(np.float64)
+            ds = sig * dvp
+            if p.alpha is not None:
+                q[k][n] = (vp - vk) - s * x
+                dq[k][n] = dvp - dvk - ds * x - s * dvp
+            v[k] = vp - s * (vp - p.v_reset)
+            dv[k] = (1.0 - s) * dvp - ds * (vp - p.v_reset)
+            rec[f"{p.name}.spikes"][n] = s
+            tan[f"{p.name}.spikes"][n] = ds
+            for j, pr in enumerate(projs):
+                if pr.src != k:
+                    continue
+                for g in pr.groups:
+                    at = (n + 1 + g.delay) % depth
+                    src = np.repeat(np.arange(p.n), np.diff(g.ptr))
+                    np.add.at(ring[pr.dst][pr.target][at], g.post, g.w * s[src])
+                    np.add.at(dring[pr.dst][pr.target][at], g.post,
+                              dw[j][g.widx] * s[src] + g.w * ds[src])
+    return rec, tan
+
+
+def jvp(net, tangent: Mapping, t_stop: float, *, surrogate=None, relaxed: bool = False):
+    """Recorded arrays of ``net.run(t_stop)`` and their directional derivatives along
+    ``tangent`` (``{name: direction}``, each shaped like its parameter): ``(recorded,
+    {"<pop>.v": (N, n), "<pop>.spikes": (N, n)})``."""
+    if not isinstance(tangent, Mapping) or not tangent:
+        raise TypeError(f"tangent must be a non-empty dict {{name: direction}}, got {tangent!r}")
+    prob = build(net, t_stop, surrogate, relaxed)
+    table = parameter_names(prob)
+    dirs = {}
+    for nm, val in tangent.items():
+        if nm not in table:
+            raise ValueError(f"unknown parameter {nm!r}; learnable: {sorted(table)}")
+        try:
+            arr = np.asarray(val, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"tangent[{nm!r}] must be an array of numbers") from None
+        kind = table[nm]
+        want = (prob.projs[kind[1]].weight.shape if kind[0] == "proj"
+                else () if kind[2] == "alpha" or prob.pops[kind[1]].tau_shared
+                else (prob.pops[kind[1]].n,))
+        if arr.shape != want:
+            raise ValueError(f"tangent[{nm!r}] must have shape {want} (like the parameter), "
+                             f"got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"tangent[{nm!r}] must be finite")
+        dirs[kind] = arr
+    return tangents(prob, dirs)
+
+
+def value_and_grad_forward(prob: Problem, names, loss) -> tuple[float, dict]:
+    """The gradient by forward mode: one tangent pass per scalar entry of each parameter."""
+    table = parameter_names(prob)
+    reads = tuple(loss.reads)
+    rec0, _ = tangents(prob, {})
+    val, grads = loss.value_and_grad({k: rec0[k] for k in reads})
+    out = {}
+    for nm in names:
+        kind = table[nm]
+        shape = (prob.projs[kind[1]].weight.shape if kind[0] == "proj"
+                 else () if kind[2] == "alpha" or prob.pops[kind[1]].tau_shared
+                 else (prob.pops[kind[1]].n,))
+        g = np.zeros(shape)
+        for idx in np.ndindex(shape):
+            e = np.zeros(shape)
+            e[idx] = 1.0
+            _, tan = tangents(prob, {kind: e})
+            g[idx] = sum(float(np.sum(grads[key] * tan[key])) for key in reads
+                         if key in grads and key in tan)
+        out[nm] = g
+    return float(val), out
+
+
+__all__ = ["jvp", "recordable", "tangents", "value_and_grad_forward"]
