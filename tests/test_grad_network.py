@@ -14,7 +14,7 @@ DT = 0.5
 SUR = fs.surrogate.Sigmoid(width=5.0)
 
 
-def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0):
+def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory=None):
     """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
     random delays into L1; loss: MSE of L2's v against a sinusoid."""
     rng = np.random.default_rng(seed)
@@ -25,12 +25,12 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0):
     inp = net.population(fs.LIF(tau=1.0, **lif), n_in, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern * 40.0, DT))
     l1 = net.population(fs.LIF(tau=10.0 ** alpha1, alpha=alpha1, **lif), n1, name="L1",
-                        v0=rng.uniform(-65, -55, n1), memory=fs.FullMemory())
+                        v0=rng.uniform(-65, -55, n1), memory=memory or fs.FullMemory())
     if alpha2 is None:
         l2 = net.population(fs.LIF(tau=8.0, **lif), n2, name="L2", v0=rng.uniform(-65, -55, n2))
     else:
         l2 = net.population(fs.LIF(tau=8.0, alpha=alpha2, **lif), n2, name="L2",
-                            v0=rng.uniform(-65, -55, n2), memory=fs.FullMemory())
+                            v0=rng.uniform(-65, -55, n2), memory=memory or fs.FullMemory())
     net.connect(inp, l1, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
                 delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
     net.connect(l1, l2, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
@@ -39,11 +39,14 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0):
     return net, T * DT, fs.grad.loss.mse(target, on="L2.v")
 
 
-@pytest.mark.parametrize("delta", [False, True])
-def test_forward_is_the_engine(delta):
-    net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6)
-    fwd = G.forward(G.build(net, t_stop, SUR))["rec"]
-    net2, _, _ = make(T=150, delta=delta, alpha2=0.6)
+@pytest.mark.parametrize("delta, memory", [(False, None), (True, None),
+                                           (False, fs.SOE(tol=1e-8))])
+def test_forward_is_the_engine(delta, memory):
+    net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory)
+    prob = G.build(net, t_stop, SUR)
+    assert (prob.pops[1].soe and prob.pops[1].W < 10) == (memory is not None)
+    fwd = G.forward(prob)["rec"]
+    net2, _, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory)
     l1, l2 = net2.populations[1], net2.populations[2]
     res = net2.run(t_stop, record={"v": [l1, l2], "spikes": [l1, l2]}, progress=False)
     v = res.state["v"]
@@ -57,6 +60,8 @@ def test_forward_is_the_engine(delta):
     dict(scheme="l1", T=150),                          # fractional L1 -> integer L2
     dict(scheme="gl", T=150, alpha2=0.6),              # both fractional, GL
     dict(scheme="l1", T=140, alpha2=0.7, delta=True),  # delta synapses with delays
+    dict(scheme="l1", T=150, alpha2=0.6, memory=fs.SOE(tol=1e-8)),  # exponential tails
+    dict(scheme="gl", T=120, memory=fs.SOE(tol=1e-6)),
 ])
 def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
     names = ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"]
@@ -78,7 +83,8 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
 
 @pytest.mark.parametrize("relaxed", [True, False])
 @pytest.mark.parametrize("cfg", [dict(scheme="l1", T=120, alpha2=0.7, delta=True),
-                                 dict(scheme="gl", T=100)])
+                                 dict(scheme="gl", T=100),
+                                 dict(scheme="l1", T=150, alpha2=0.6, memory=fs.SOE(tol=1e-8))])
 def test_forward_mode_equals_the_adjoint(cfg, relaxed):
     """Tangents (one pass per direction) give the adjoint's gradient, for the relaxed
     network and for hard spikes with the surrogate derivative (the same linearisation)."""
@@ -141,6 +147,6 @@ def test_network_gradient_errors_name_the_problem():
     with pytest.raises(ValueError, match="fs.LIF populations only"):
         fs.grad.value_and_grad(net, ["Z.tau"], loss, 10.0, surrogate=SUR)
     net = fs.Network(dt=DT)
-    net.population(fs.LIF(alpha=0.7), 2, name="S", memory=fs.SOE(tol=1e-8))
+    net.population(fs.LIF(alpha=0.7), 2, name="S", memory=fs.ShortMemory(steps=10))
     with pytest.raises(ValueError, match="FullMemory"):
         fs.grad.value_and_grad(net, ["S.tau"], loss, 10.0, surrogate=SUR)

@@ -16,9 +16,11 @@ lands here.  The differentiated recurrence is the engine's (``net.run``), step
 with ``D_syn >= 1`` the delay in steps (a spike of step ``m`` arrives at the start of step
 ``m + 1 + D``), the recorded ``"<pop>.v"[n] = v_n^+`` and ``"<pop>.spikes"[n] = s_n``.
 ``step``: integer order, exponential Euler ``v' = v_inf + (v - v_inf) e^(-dt/tau)``,
-``v_inf = v_rest + d``; fractional (``scheme`` "gl" or "l1", ``FullMemory``), with
-``H_n = sum_{k=1}^{n} c_k q_{n-k}``, ``h^a`` and ``theta = 1`` for L1 (implicit, exact for
-the linear ``F``), 0 for GL::
+``v_inf = v_rest + d``; fractional (``scheme`` "gl" or "l1"), with
+``H_n = sum_{k=1}^{n} c_k q_{n-k}`` (``FullMemory``) or, with ``SOE``, the exact window
+``sum_{k<=W} c_k q_{n-k}`` plus the tail ``beta . U[n]`` of the engine's fit
+(``U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}``), ``h^a`` and ``theta = 1`` for L1 (implicit,
+exact for the linear ``F``), 0 for GL::
 
     v' = v + dv,   dv = (h^a (v_rest - v + d) / tau - H_n) / (c_0 + theta h^a / tau)
 
@@ -29,13 +31,16 @@ and the history adjoint ``a^q_m = sum_{n>m} c_{n-m} a^H_n``; weights get
 ``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work proportional to the spikes), the
 order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms of h^a and c_0)`` (the
 first sum as a cross-correlation of ``a^H`` and ``q`` over the lags, by FFT).  Both history
-convolutions (``H`` forward, ``a^q`` backward) are evaluated by blocks of
+convolutions (``H`` forward, ``a^q`` backward) of a full memory are evaluated by blocks of
 :data:`fracsim.fractional.memory.FAR_BLOCK` steps, the far lags by one matrix product per
-block, as in the engine.  Populations that no learnable parameter can influence (e.g. an
+block, as in the engine; with SOE the adjoint carries the states' adjoints
+``V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}`` (O(K) per step) and the order's
+derivative takes the fit's ``dbeta/dalpha`` (:func:`fracsim.grad.alpha.soe_derivative`)
+through ``sum_m <q_m, V_j[m]>``.  Populations that no learnable parameter can influence (e.g. an
 input layer) are simulated forward only.
 
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
-``FullMemory`` and one order per population), reset "shift", no refractory period,
+``FullMemory`` or ``SOE`` and one order per population), reset "shift", no refractory period,
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
 Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction) in
 :mod:`.network_forward`.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
@@ -62,7 +67,7 @@ from ..fractional.weights import kernel
 from ..models.lif import LIF
 from ..synapses import ExpSynapse
 from . import surrogate as S
-from .alpha import kernel_derivative
+from .alpha import kernel_derivative, soe_derivative
 from .loss import Loss
 
 
@@ -231,8 +236,19 @@ class _Pop:
     chan_decay: np.ndarray  # (C,)
     alpha: float | None  # None: integer order
     tau_shared: bool
-    coef: np.ndarray | None = None  # c_0 .. c_N
+    coef: np.ndarray | None = None  # c_0 .. c_W (W = N for a full memory)
     ha: float = 1.0
+    memory: object = None  # FullMemory or SOE (fractional populations)
+    W: int = 0  # noqa: N815 - exact window (SOE: a few steps; FullMemory: N)
+    lam: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # SOE decays
+    beta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    mu: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # lam^(W+1)
+    gam: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # dbeta/dalpha
+
+    @property
+    def soe(self) -> bool:
+        """An exponential tail (the exact window shorter than the run)."""
+        return self.lam.shape[0] > 0
 
 
 @dataclasses.dataclass
@@ -252,10 +268,24 @@ class Problem:
         return d
 
     def set_alpha(self, k: int, alpha: float) -> None:
+        """Order of population ``k``: its kernel (and SOE fit, refitted as the engine
+        would, with the fit's alpha-derivative ``gam``)."""
         p = self.pops[k]
         p.alpha = float(alpha)
-        p.coef = kernel(self.scheme, p.alpha, self.N + 1)
         p.ha = self.dt ** p.alpha
+        if p.memory is None or p.memory.kind == "full":
+            p.coef = kernel(self.scheme, p.alpha, self.N + 1)
+            p.W = self.N
+            return
+        arr = fmem.build_arrays(np.full(1, p.alpha), self.dt, self.scheme, p.memory, self.N)
+        p.coef = arr.coef[0]
+        p.W = p.coef.shape[0] - 1
+        live = arr.lam[0] > 0
+        p.lam, p.beta, p.mu = arr.lam[0][live], arr.beta[0][live], arr.mu[0][live]
+        p.gam = (soe_derivative(self.scheme, p.alpha, p.W, p.lam, arr.horizon + 1)[0]
+                 if p.lam.shape[0] else np.zeros(0))
+        if p.W >= self.N:  # every lag exact: the full-memory path
+            p.lam = p.beta = p.mu = p.gam = np.zeros(0)
 
 
 def _projection_names(net) -> list[str]:
@@ -320,10 +350,10 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
             raise ValueError(f"population {pop.name}: multi-term orders are not supported")
         alpha = None
         if pop.memory is not None:
-            if pop.memory.kind != "full":
+            if pop.memory.kind not in ("full", "soe"):
                 raise ValueError(f"population {pop.name}: network gradients support "
-                                 f"fs.FullMemory() for fractional populations, got "
-                                 f"{pop.memory}")
+                                 f"fs.FullMemory() and fs.SOE() for fractional populations, "
+                                 f"got {pop.memory}")
             if scheme not in ("gl", "l1"):
                 raise ValueError(f"scheme must be 'gl' or 'l1' for network gradients, got "
                                  f"{scheme!r}")
@@ -338,7 +368,7 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                  v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
                  iconst=iconst, icol=icol, itime=itime,
                  chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
-                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0)
+                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory)
         pops.append(p)
     prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
                    relaxed=bool(relaxed))
@@ -457,6 +487,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                        "H": np.empty((N, p.n)) if p.alpha is not None else None}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     spk_now = [np.zeros(p.n) for p in pops]
+    U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     for n in range(N):
         slot = n % depth
         for k, p in enumerate(pops):
@@ -474,15 +505,24 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                 d += G[k].sum(axis=0) if G[k].shape[0] > 1 else G[k][0]
                 G[k] *= p.chan_decay[:, None]
             frac = p.alpha is not None
-            b = n % nb
-            if frac and b == 0:  # far lags by block: one matrix product
-                far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n))
+            if frac and p.soe:  # exact window of W lags + the exponential tail beta . U
+                b = min(n, p.W)
+                far_row = p.beta @ U[k]
+            elif frac:
+                b = n % nb
+                if b == 0:  # far lags by block: one matrix product
+                    far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n))
+                far_row = far[k][b]
+            else:
+                b, far_row = 0, zero[k]
             h_row = traj[k]["H"][n] if keep and dep[k] and frac else scratch[k]
             s = spk_now[k]
-            _step_forward(frac, v[k], d, far[k][b] if frac else zero[k],
-                          p.coef if frac else zero[k], q_hist[k] if frac else zero2,
-                          n, b, p.ha, theta, p.tau, p.v_rest, p.v_th, p.v_reset, decay[k],
-                          prob.relaxed, sk, sp, s, h_row)
+            _step_forward(frac, v[k], d, far_row, p.coef if frac else zero[k],
+                          q_hist[k] if frac else zero2, n, b, p.ha, theta, p.tau, p.v_rest,
+                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, h_row)
+            if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
+                U[k] *= p.lam[:, None]
+                U[k] += p.mu[:, None] * q_hist[k][n - p.W]
             if keep and dep[k]:
                 traj[k]["d"][n] = d
             if rec_s[k] is not None:
@@ -547,6 +587,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     ones = [np.ones(p.n) for p in pops]
     a_d_buf = [np.zeros(p.n) for p in pops]
+    V = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE adjoint states
+    soe_acc = [np.zeros(p.lam.shape[0]) for p in pops]
     kap = [1.0 / p.tau for p in pops]
     inv_den = [1.0 / ((p.coef[0] if p.alpha is not None else 1.0) + theta * p.ha * kk)
                for p, kk in zip(pops, kap, strict=True)]
@@ -566,18 +608,30 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             a_s = a_s_ring[k][slot]
             if gs[k] is not None:
                 a_s += gs[k][n]
-            m0 = n - n % nb
-            m1 = min(m0 + nb, N)
-            if frac and n == m1 - 1:  # a^q's lags beyond the block: one matrix product
-                far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
+            if frac and p.soe:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
+                m1 = min(n + p.W + 1, N)
+                far_row = p.beta @ V[k]
+                soe_acc[k] += V[k] @ qh[k][n]  # sum_m <q_m, V_j[m]>: the gamma term
+            elif frac:
+                m0 = n - n % nb
+                m1 = min(m0 + nb, N)
+                if n == m1 - 1:  # a^q's lags beyond the block: one matrix product
+                    far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
+                far_row = far_b[k][n - m0]
+            else:
+                m1, far_row = 0, zero[k]
             a_d = a_d_buf[k]
             gh, gc = _step_backward(
                 frac, traj[k]["v"][n], traj[k]["d"][n], traj[k]["H"][n] if frac else zero[k],
                 a_v[k], a_s, gv[k][n] if gv[k] is not None else zero[k],
-                far_b[k][n - m0] if frac else zero[k], a_H[k] if frac else zero2, n, m1,
+                far_row, a_H[k] if frac else zero2, n, m1,
                 p.coef if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest, p.v_th,
                 p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k])
             a_s[:] = 0.0
+            if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
+                V[k] *= p.lam[:, None]
+                if n + p.W < N:
+                    V[k] += p.mu[:, None] * a_H[k][n + p.W]
             if frac:
                 g_ha[k] += gh
                 g_c0[k] += gc
@@ -614,10 +668,14 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         if attr == "tau":
             out[nm] = np.array(g_tau[k].sum()) if p.tau_shared else g_tau[k]
         else:
-            lags = np.arange(N + 1)
-            dc = kernel_derivative(prob.scheme, p.alpha, lags)
-            corr = _correlate_lags(a_H[k], qh[k])  # R[k] = sum_n <a_H[n], q[n-k]>
-            val = float(dc[1:N] @ corr[1:N])
+            dc = kernel_derivative(prob.scheme, p.alpha, np.arange(min(p.W, N) + 1))
+            if p.soe:  # window lags directly, the tail through the fit's dbeta/dalpha
+                val = sum(float(dc[kk] * np.sum(a_H[k][kk:] * qh[k][:N - kk]))
+                          for kk in range(1, min(p.W, N - 1) + 1))
+                val += float(p.gam @ soe_acc[k])
+            else:
+                corr = _correlate_lags(a_H[k], qh[k])  # R[k] = sum_n <a_H[n], q[n-k]>
+                val = float(dc[1:N] @ corr[1:N])
             val += g_ha[k] * p.ha * np.log(dt) + g_c0[k] * dc[0]
             out[nm] = np.array(val)
     return out

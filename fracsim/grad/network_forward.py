@@ -14,7 +14,9 @@ direction)::
     dq_n     = dv'_n - dv_n^+ - ds_n (v'_n - v_th) - s_n dv'_n
     dH_n     = sum_k c_k dq_{n-k} + dalpha sum_k (dc_k/dalpha) q_{n-k}
 
-The history sums are direct (O(n) per step), not blockwise.
+(with SOE: the exact window's lags plus ``beta . dU + dalpha gamma . U``, the states' tangents
+``dU_j <- lam_j dU_j + lam_j^(W+1) dq_{n-W}``).  The history sums are direct (O(n) per
+step), not blockwise.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
         else:
             dalpha[kind[1]] = float(val)
     theta = 1.0 if prob.scheme == "l1" else 0.0
-    dcoef = [kernel_derivative(prob.scheme, p.alpha, np.arange(N + 1)) if p.alpha is not None
-             else None for p in pops]
+    dcoef = [kernel_derivative(prob.scheme, p.alpha, np.arange(p.coef.shape[0]))
+             if p.alpha is not None else None for p in pops]
     targets = [[-1] + list(range(p.chan_decay.shape[0])) for p in pops]
     ring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
     dring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
@@ -55,6 +57,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     dG = [np.zeros_like(g) for g in G]  # noqa: N806
     q = [np.zeros((N, p.n)) for p in pops]
     dq = [np.zeros((N, p.n)) for p in pops]
+    U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
+    dU = [np.zeros_like(u) for u in U]  # noqa: N806
     rec = {"t": np.arange(N) * dt}
     tan = {}
     for p in pops:
@@ -86,9 +90,13 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
                 vp = v_inf + (vk - v_inf) * e
                 dvp = e * dvk + (1.0 - e) * dd + (vk - v_inf) * e * dt / p.tau ** 2 * dtau[k]
             else:
-                past = slice(n - 1, None, -1) if n else slice(0, 0)
-                H = p.coef[1:n + 1] @ q[k][past]  # noqa: N806
-                dH = p.coef[1:n + 1] @ dq[k][past] + dalpha[k] * (dcoef[k][1:n + 1] @ q[k][past])  # noqa: N806
+                lags = min(n, p.W)  # exact window (all lags for a full memory)
+                qp, dqp = q[k][n - lags:n][::-1], dq[k][n - lags:n][::-1]  # lags 1 .. lags
+                H = p.coef[1:lags + 1] @ qp  # noqa: N806
+                dH = p.coef[1:lags + 1] @ dqp + dalpha[k] * (dcoef[k][1:lags + 1] @ qp)  # noqa: N806
+                if p.soe:  # the exponential tail, its states and the fit's dbeta/dalpha
+                    H = H + p.beta @ U[k]  # noqa: N806
+                    dH = dH + p.beta @ dU[k] + dalpha[k] * (p.gam @ U[k])  # noqa: N806
                 kap = 1.0 / p.tau
                 dkap = -kap * kap * dtau[k]
                 ha, dha = p.ha, p.ha * np.log(dt) * dalpha[k]
@@ -107,6 +115,9 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             if p.alpha is not None:
                 q[k][n] = (vp - vk) - s * x
                 dq[k][n] = dvp - dvk - ds * x - s * dvp
+                if p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
+                    U[k] = p.lam[:, None] * U[k] + p.mu[:, None] * q[k][n - p.W]
+                    dU[k] = p.lam[:, None] * dU[k] + p.mu[:, None] * dq[k][n - p.W]
             v[k] = vp - s * (vp - p.v_reset)
             dv[k] = (1.0 - s) * dvp - ds * (vp - p.v_reset)
             rec[f"{p.name}.spikes"][n] = s
