@@ -40,7 +40,8 @@ through ``sum_m <q_m, V_j[m]>``.  Populations that no learnable parameter can in
 input layer) are simulated forward only.
 
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
-``FullMemory`` or ``SOE`` and one order per population), reset "shift", no refractory period,
+``FullMemory`` or ``SOE`` and one order per population), reset "shift", refractory periods
+(held steps as in the engine; their onsets are events, not differentiated),
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
 Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction) in
 :mod:`.network_forward`.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
@@ -112,10 +113,12 @@ def _relaxed(kind, x, w):
 
 @njit(cache=True)
 def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
-                  decay, relaxed, sk, sp, s_out, h_out):
+                  decay, relaxed, sk, sp, s_out, h_out, until, ref, held):
     """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
     ``s_out`` the spikes; fractional: ``h_out = H_n`` (the far sums ``far_row`` plus the
-    block's own ``b`` lags) and ``q[n]``."""
+    block's own ``b`` lags) and ``q[n]``.  Refractory neurons (``until[i] > n``; ``held``
+    records it) are held: ``v' = v_reset`` (integer order) or ``v' = v_n^+`` (fractional,
+    ``q_n = 0``), no spike; a threshold crossing starts ``ref[i]`` held steps."""
     size = v.shape[0]
     if frac:
         for i in range(size):
@@ -126,6 +129,15 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
                 h_out[i] += c * q[n - kk, i]
     for i in range(size):
         vk = v[i]
+        hd = until[i] > n
+        held[i] = hd
+        if hd:
+            if frac:
+                q[n, i] = 0.0
+            else:
+                v[i] = v_reset[i]
+            s_out[i] = 0.0
+            continue
         if frac:
             kap = 1.0 / tau[i]
             dv = (ha * kap * (v_rest[i] - vk + d[i]) - h_out[i]) / (coef[0] + theta * ha * kap)
@@ -134,6 +146,8 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
             v_inf = v_rest[i] + d[i]
             vp = v_inf + (vk - v_inf) * decay[i]
         x = vp - v_th[i]
+        if x >= 0.0 and ref[i] > 0:
+            until[i] = n + 1 + ref[i]
         if relaxed:
             sv = _relaxed(sk, x, sp[0])
             if frac:
@@ -150,11 +164,13 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
 @njit(cache=True)
 def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, theta, kap,
                    inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp, a_d, g_tau,
-                   scratch):
+                   scratch, held):
     """Adjoint of one step of a population: ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out,
     with the loss's ``gv``), ``a_d`` the drive's adjoint, ``a_h[n]`` (fractional) and the
     per-neuron ``g_tau``; returns the step's ``(dL/dh^a, dL/dc_0)`` (fractional).
-    ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a kap)`` per neuron."""
+    ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a kap)`` per neuron.  A held neuron
+    passes nothing on (integer order: ``v_{n+1} = v_reset``) or its ``a_v`` unchanged
+    (fractional: ``v_{n+1} = v_n^+``)."""
     size = vk.shape[0]
     g_ha = 0.0
     g_c0 = 0.0
@@ -167,6 +183,11 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
             for i in range(size):
                 scratch[i] += c * a_h[m, i]
         for i in range(size):
+            if held[i]:
+                a_d[i] = 0.0
+                a_h[n, i] = 0.0
+                a_v[i] += gv[i]
+                continue
             rhs = v_rest[i] - vk[i] + d[i]
             dv = (ha * kap[i] * rhs - h[i]) * inv_den[i]
             vp = vk[i] + dv
@@ -186,6 +207,10 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
             g_c0 -= a_dv * dv
         return g_ha, g_c0
     for i in range(size):
+        if held[i]:
+            a_d[i] = 0.0
+            a_v[i] = gv[i]
+            continue
         v_inf = v_rest[i] + d[i]
         e = decay[i]
         vp = v_inf + (vk[i] - v_inf) * e
@@ -236,6 +261,7 @@ class _Pop:
     chan_decay: np.ndarray  # (C,)
     alpha: float | None  # None: integer order
     tau_shared: bool
+    ref: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
     coef: np.ndarray | None = None  # c_0 .. c_W (W = N for a full memory)
     ha: float = 1.0
     memory: object = None  # FullMemory or SOE (fractional populations)
@@ -340,9 +366,6 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         if type(m) is not LIF:
             raise ValueError(f"population {pop.name}: network gradients support fs.LIF "
                              f"populations only (got {type(m).__name__})")
-        if np.any(m.value("t_ref", pop.n) > 0):
-            raise ValueError(f"population {pop.name}: refractory periods (t_ref > 0) are not "
-                             "differentiated yet")
         if m.reset != "shift":
             raise ValueError(f"population {pop.name}: reset must be 'shift' for network "
                              f"gradients, got {m.reset!r}")
@@ -368,7 +391,8 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                  v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
                  iconst=iconst, icol=icol, itime=itime,
                  chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
-                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory)
+                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory,
+                 ref=np.asarray(m.refractory_steps(pop.n, dt)).astype(np.int64))
         pops.append(p)
     prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
                    relaxed=bool(relaxed))
@@ -488,6 +512,10 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     spk_now = [np.zeros(p.n) for p in pops]
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
+    until = [np.zeros(p.n, dtype=np.int64) for p in pops]  # refractory until this step
+    held = [np.zeros((N, p.n), dtype=np.bool_) if keep and dep[k] and np.any(p.ref > 0)
+            else None for k, p in enumerate(pops)]
+    held_now = [np.zeros(p.n, dtype=np.bool_) for p in pops]
     for n in range(N):
         slot = n % depth
         for k, p in enumerate(pops):
@@ -517,9 +545,11 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                 b, far_row = 0, zero[k]
             h_row = traj[k]["H"][n] if keep and dep[k] and frac else scratch[k]
             s = spk_now[k]
+            hrow = held[k][n] if held[k] is not None else held_now[k]
             _step_forward(frac, v[k], d, far_row, p.coef if frac else zero[k],
                           q_hist[k] if frac else zero2, n, b, p.ha, theta, p.tau, p.v_rest,
-                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, h_row)
+                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, h_row,
+                          until[k], p.ref, hrow)
             if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                 U[k] *= p.lam[:, None]
                 U[k] += p.mu[:, None] * q_hist[k][n - p.W]
@@ -546,7 +576,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     # spike values of every step (1 for a hard spike; the relaxed model needs them all)
     spk = rec_s if prob.relaxed else None
     return {"rec": rec, "traj": traj, "q": q_hist, "active": active, "depth": depth,
-            "spk": spk}
+            "spk": spk, "held": held}
 
 
 # ------------------------------------------------------------------------- adjoint
@@ -586,6 +616,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     ones = [np.ones(p.n) for p in pops]
+    never = [np.zeros(p.n, dtype=np.bool_) for p in pops]
     a_d_buf = [np.zeros(p.n) for p in pops]
     V = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE adjoint states
     soe_acc = [np.zeros(p.lam.shape[0]) for p in pops]
@@ -626,7 +657,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 a_v[k], a_s, gv[k][n] if gv[k] is not None else zero[k],
                 far_row, a_H[k] if frac else zero2, n, m1,
                 p.coef if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest, p.v_th,
-                p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k])
+                p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k],
+                fwd["held"][k][n] if fwd["held"][k] is not None else never[k])
             a_s[:] = 0.0
             if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
                 V[k] *= p.lam[:, None]

@@ -59,6 +59,7 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     dq = [np.zeros((N, p.n)) for p in pops]
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     dU = [np.zeros_like(u) for u in U]  # noqa: N806
+    until = [np.zeros(p.n, dtype=np.int64) for p in pops]
     rec = {"t": np.arange(N) * dt}
     tan = {}
     for p in pops:
@@ -112,6 +113,15 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             sig = prob.sur.grad(x)
             s = prob.sur.relaxed(x) if prob.relaxed else (x >= 0.0).astype(np.float64)
             ds = sig * dvp
+            # refractory: held neurons keep v' = v_reset (integer) or v_n^+ (fractional)
+            held = until[k] > n
+            if p.alpha is None:
+                vp, dvp = np.where(held, p.v_reset, vp), np.where(held, 0.0, dvp)
+            else:
+                vp, dvp = np.where(held, vk, vp), np.where(held, dvk, dvp)
+            x = vp - p.v_th
+            s, ds = np.where(held, 0.0, s), np.where(held, 0.0, ds)
+            until[k] = np.where(~held & (x >= 0.0) & (p.ref > 0), n + 1 + p.ref, until[k])
             if p.alpha is not None:
                 q[k][n] = (vp - vk) - s * x
                 dq[k][n] = dvp - dvk - ds * x - s * dvp
