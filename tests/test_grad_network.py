@@ -15,7 +15,7 @@ SUR = fs.surrogate.Sigmoid(width=5.0)
 
 
 def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory=None,
-         t_ref=0.0):
+         t_ref=0.0, reset="shift"):
     """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
     random delays into L1; loss: MSE of L2's v against a sinusoid."""
     rng = np.random.default_rng(seed)
@@ -25,14 +25,15 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
     lif = dict(v_rest=-65.0, v_th=-50.0, v_reset=-65.0)
     inp = net.population(fs.LIF(tau=1.0, **lif), n_in, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern * 40.0, DT))
-    l1 = net.population(fs.LIF(tau=10.0 ** alpha1, alpha=alpha1, t_ref=t_ref, **lif), n1,
+    l1 = net.population(fs.LIF(tau=10.0 ** alpha1, alpha=alpha1, t_ref=t_ref, reset=reset,
+                               **lif), n1,
                         name="L1",
                         v0=rng.uniform(-65, -55, n1), memory=memory or fs.FullMemory())
     if alpha2 is None:
         l2 = net.population(fs.LIF(tau=8.0, t_ref=t_ref, **lif), n2, name="L2",
                             v0=rng.uniform(-65, -55, n2))
     else:
-        l2 = net.population(fs.LIF(tau=8.0, alpha=alpha2, **lif), n2, name="L2",
+        l2 = net.population(fs.LIF(tau=8.0, alpha=alpha2, reset=reset, **lif), n2, name="L2",
                             v0=rng.uniform(-65, -55, n2), memory=memory or fs.FullMemory())
     net.connect(inp, l1, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
                 delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
@@ -42,15 +43,18 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
     return net, T * DT, fs.grad.loss.mse(target, on="L2.v")
 
 
-@pytest.mark.parametrize("delta, memory, t_ref", [(False, None, 0.0), (True, None, 0.0),
-                                                  (False, fs.SOE(tol=1e-8), 0.0),
-                                                  (False, None, 2.0)])
-def test_forward_is_the_engine(delta, memory, t_ref):
-    net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref)
+@pytest.mark.parametrize("delta, memory, t_ref, reset", [
+    (False, None, 0.0, "shift"), (True, None, 0.0, "shift"),
+    (False, fs.SOE(tol=1e-8), 0.0, "shift"), (False, None, 2.0, "shift"),
+    (False, None, 0.0, "jump"), (False, fs.SOE(tol=1e-8), 1.0, "subtract")])
+def test_forward_is_the_engine(delta, memory, t_ref, reset):
+    net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref,
+                          reset=reset)
     prob = G.build(net, t_stop, SUR)
     assert (prob.pops[1].soe and prob.pops[1].W < 10) == (memory is not None)
     fwd = G.forward(prob)["rec"]
-    net2, _, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref)
+    net2, _, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref,
+                      reset=reset)
     l1, l2 = net2.populations[1], net2.populations[2]
     res = net2.run(t_stop, record={"v": [l1, l2], "spikes": [l1, l2]}, progress=False)
     v = res.state["v"]
@@ -67,6 +71,8 @@ def test_forward_is_the_engine(delta, memory, t_ref):
     dict(scheme="l1", T=150, alpha2=0.6, memory=fs.SOE(tol=1e-8)),  # exponential tails
     dict(scheme="gl", T=120, memory=fs.SOE(tol=1e-6)),
     dict(scheme="l1", T=150, t_ref=2.0),                # refractory periods (4 steps)
+    dict(scheme="l1", T=150, alpha2=0.6, reset="jump"),  # the jump stays in the history
+    dict(scheme="gl", T=150, alpha2=0.6, reset="subtract", memory=fs.SOE(tol=1e-8)),
 ])
 def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
     names = ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"]
@@ -90,7 +96,9 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
 @pytest.mark.parametrize("cfg", [dict(scheme="l1", T=120, alpha2=0.7, delta=True),
                                  dict(scheme="gl", T=100),
                                  dict(scheme="l1", T=150, alpha2=0.6, memory=fs.SOE(tol=1e-8)),
-                                 dict(scheme="l1", T=150, t_ref=2.0)])
+                                 dict(scheme="l1", T=150, t_ref=2.0),
+                                 dict(scheme="l1", T=150, alpha2=0.6, reset="jump"),
+                                 dict(scheme="gl", T=120, alpha2=0.6, reset="subtract")])
 def test_forward_mode_equals_the_adjoint(cfg, relaxed):
     """Tangents (one pass per direction) give the adjoint's gradient, for the relaxed
     network and for hard spikes with the surrogate derivative (the same linearisation)."""

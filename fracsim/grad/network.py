@@ -40,7 +40,8 @@ through ``sum_m <q_m, V_j[m]>``.  Populations that no learnable parameter can in
 input layer) are simulated forward only.
 
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
-``FullMemory`` or ``SOE`` and one order per population), reset "shift", refractory periods
+``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
+"subtract" (the engine's semantics, :mod:`fracsim.fractional.stepper`), refractory periods
 (held steps as in the engine; their onsets are events, not differentiated),
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
 Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction) in
@@ -70,6 +71,10 @@ from ..synapses import ExpSynapse
 from . import surrogate as S
 from .alpha import kernel_derivative, soe_derivative
 from .loss import Loss
+
+#: reset semantics of a population (fracsim.fractional.stepper): codes for the kernels
+RESET_SHIFT, RESET_JUMP, RESET_SUBTRACT = 0, 1, 2
+_RESETS = {"shift": RESET_SHIFT, "jump": RESET_JUMP, "subtract": RESET_SUBTRACT}
 
 
 # ------------------------------------------------------------------ spike-driven kernels
@@ -113,7 +118,7 @@ def _relaxed(kind, x, w):
 
 @njit(cache=True)
 def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
-                  decay, relaxed, sk, sp, s_out, h_out, until, ref, held):
+                  decay, relaxed, sk, sp, s_out, h_out, until, ref, held, reset):
     """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
     ``s_out`` the spikes; fractional: ``h_out = H_n`` (the far sums ``far_row`` plus the
     block's own ``b`` lags) and ``q[n]``.  Refractory neurons (``until[i] > n``; ``held``
@@ -148,23 +153,26 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
         x = vp - v_th[i]
         if x >= 0.0 and ref[i] > 0:
             until[i] = n + 1 + ref[i]
-        if relaxed:
-            sv = _relaxed(sk, x, sp[0])
-            if frac:
-                q[n, i] = (vp - vk) - sv * x
-            v[i] = vp - sv * (vp - v_reset[i])
+        sv = _relaxed(sk, x, sp[0]) if relaxed else (1.0 if x >= 0.0 else 0.0)
+        if reset == RESET_SUBTRACT:
+            vn = vp - sv * (v_th[i] - v_reset[i])
+        elif relaxed:
+            vn = vp - sv * (vp - v_reset[i])
         else:
-            sv = 1.0 if x >= 0.0 else 0.0
-            if frac:
-                q[n, i] = (v_th[i] - vk) if sv > 0.0 else vp - vk
-            v[i] = v_reset[i] if sv > 0.0 else vp
+            vn = v_reset[i] if sv > 0.0 else vp
+        if frac:  # shift: the continuous increment up to threshold; jump/subtract: all of it
+            if reset == RESET_SHIFT:
+                q[n, i] = (vp - vk) - sv * x if relaxed or sv == 0.0 else v_th[i] - vk
+            else:
+                q[n, i] = vn - vk
+        v[i] = vn
         s_out[i] = sv
 
 
 @njit(cache=True)
 def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, theta, kap,
                    inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp, a_d, g_tau,
-                   scratch, held):
+                   scratch, held, reset):
     """Adjoint of one step of a population: ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out,
     with the loss's ``gv``), ``a_d`` the drive's adjoint, ``a_h[n]`` (fractional) and the
     per-neuron ``g_tau``; returns the step's ``(dL/dh^a, dL/dc_0)`` (fractional).
@@ -195,8 +203,13 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
             sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
             sig = S.surrogate_grad(sk, sp, x, w)
             a_q = scratch[i]
-            a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
-                    + a_q * (1.0 - sv - sig * x))
+            if reset == RESET_SHIFT:
+                a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+                        + a_q * (1.0 - sv - sig * x))
+            elif reset == RESET_JUMP:  # q_n = v_{n+1} - v_n^+
+                a_vp = (a_v[i] + a_q) * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+            else:  # subtract: v_{n+1} = v' - s (v_th - v_reset), q_n = v_{n+1} - v_n^+
+                a_vp = (a_v[i] + a_q) * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
             a_dv = a_vp * inv_den[i]
             a_v[i] = a_vp - a_dv * ha * kap[i] - a_q + gv[i]
             a_d[i] = a_dv * ha * kap[i]
@@ -217,7 +230,10 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
         x = vp - v_th[i]
         sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
         sig = S.surrogate_grad(sk, sp, x, w)
-        a_vp = a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+        if reset == RESET_SUBTRACT:
+            a_vp = a_v[i] * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
+        else:
+            a_vp = a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
         a_d[i] = a_vp * (1.0 - e)
         g_tau[i] += a_vp * (vk[i] - v_inf) * e * dt / (tau[i] * tau[i])
         a_v[i] = a_vp * e + gv[i]
@@ -262,6 +278,7 @@ class _Pop:
     alpha: float | None  # None: integer order
     tau_shared: bool
     ref: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    reset: int = RESET_SHIFT  # the integer-order LIF always resets to v_reset
     coef: np.ndarray | None = None  # c_0 .. c_W (W = N for a full memory)
     ha: float = 1.0
     memory: object = None  # FullMemory or SOE (fractional populations)
@@ -366,9 +383,9 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         if type(m) is not LIF:
             raise ValueError(f"population {pop.name}: network gradients support fs.LIF "
                              f"populations only (got {type(m).__name__})")
-        if m.reset != "shift":
-            raise ValueError(f"population {pop.name}: reset must be 'shift' for network "
-                             f"gradients, got {m.reset!r}")
+        if pop.memory is not None and m.reset not in _RESETS:
+            raise ValueError(f"population {pop.name}: reset must be one of {sorted(_RESETS)} "
+                             f"for network gradients, got {m.reset!r}")
         if m.orders:
             raise ValueError(f"population {pop.name}: multi-term orders are not supported")
         alpha = None
@@ -392,7 +409,9 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                  iconst=iconst, icol=icol, itime=itime,
                  chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
                  alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory,
-                 ref=np.asarray(m.refractory_steps(pop.n, dt)).astype(np.int64))
+                 ref=np.asarray(m.refractory_steps(pop.n, dt)).astype(np.int64),
+                 reset=_RESETS.get(m.reset, RESET_SHIFT) if pop.memory is not None
+                 else RESET_JUMP)
         pops.append(p)
     prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
                    relaxed=bool(relaxed))
@@ -549,7 +568,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             _step_forward(frac, v[k], d, far_row, p.coef if frac else zero[k],
                           q_hist[k] if frac else zero2, n, b, p.ha, theta, p.tau, p.v_rest,
                           p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, h_row,
-                          until[k], p.ref, hrow)
+                          until[k], p.ref, hrow, p.reset)
             if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                 U[k] *= p.lam[:, None]
                 U[k] += p.mu[:, None] * q_hist[k][n - p.W]
@@ -658,7 +677,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 far_row, a_H[k] if frac else zero2, n, m1,
                 p.coef if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest, p.v_th,
                 p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k],
-                fwd["held"][k][n] if fwd["held"][k] is not None else never[k])
+                fwd["held"][k][n] if fwd["held"][k] is not None else never[k], p.reset)
             a_s[:] = 0.0
             if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
                 V[k] *= p.lam[:, None]

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .alpha import kernel_derivative
-from .network import Problem, build, parameter_names, recordable
+from .network import RESET_SHIFT, RESET_SUBTRACT, Problem, build, parameter_names, recordable
 
 
 def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
@@ -122,14 +122,23 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             x = vp - p.v_th
             s, ds = np.where(held, 0.0, s), np.where(held, 0.0, ds)
             until[k] = np.where(~held & (x >= 0.0) & (p.ref > 0), n + 1 + p.ref, until[k])
-            if p.alpha is not None:
+            if p.reset == RESET_SUBTRACT:
+                v_new = vp - s * (p.v_th - p.v_reset)
+                dv_new = dvp - ds * (p.v_th - p.v_reset)
+            else:
+                v_new = vp - s * (vp - p.v_reset)
+                dv_new = (1.0 - s) * dvp - ds * (vp - p.v_reset)
+            if p.alpha is not None and p.reset == RESET_SHIFT:
                 q[k][n] = (vp - vk) - s * x
                 dq[k][n] = dvp - dvk - ds * x - s * dvp
+            elif p.alpha is not None:  # jump / subtract: the whole change is remembered
+                q[k][n] = v_new - vk
+                dq[k][n] = dv_new - dvk
+            if p.alpha is not None:
                 if p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                     U[k] = p.lam[:, None] * U[k] + p.mu[:, None] * q[k][n - p.W]
                     dU[k] = p.lam[:, None] * dU[k] + p.mu[:, None] * dq[k][n - p.W]
-            v[k] = vp - s * (vp - p.v_reset)
-            dv[k] = (1.0 - s) * dvp - ds * (vp - p.v_reset)
+            v[k], dv[k] = v_new, dv_new
             rec[f"{p.name}.spikes"][n] = s
             tan[f"{p.name}.spikes"][n] = ds
             for j, pr in enumerate(projs):
