@@ -336,6 +336,16 @@ def block_end(arr: FractionalArrays, n: int) -> int | None:
     return None if nb == 0 else n - n % nb + nb
 
 
+def far_kernel(coef: np.ndarray, n0: int, rows: int) -> np.ndarray:
+    """``toe[b, m] = c_{n0+b-m}`` for ``b < rows``, ``m < n0`` (C-contiguous): the matrix
+    whose product with the increments ``q[:n0]`` gives a block's far sums
+    ``sum_{m < n0} c_{n0+b-m} q_m``.  Built from windows of the reversed kernel ``coef``
+    (``c_0, c_1, ...``, at least ``n0 + rows`` long)."""
+    rev = coef[n0 + rows - 1::-1]
+    win = np.lib.stride_tricks.sliding_window_view(rev, n0)
+    return np.ascontiguousarray(win[rows - 1::-1])
+
+
 def fill_far(arr: FractionalArrays, n: int) -> None:
     """Far sums of the block holding step ``n`` (``n0 = n - n % B``):
     ``far[b, i] = sum_{m < n0} c_{n0+b-m} q_m[i]`` for the block's steps up to the
@@ -350,10 +360,7 @@ def fill_far(arr: FractionalArrays, n: int) -> None:
     q = arr.ring[:n0]
     groups = arr.coef.shape[0]
     for g in range(groups):
-        # toe[b, m] = c_{n0+b-m}: windows of the reversed kernel, rows b = 0 .. rows-1
-        rev = arr.coef[g, n0 + rows - 1::-1]
-        win = np.lib.stride_tricks.sliding_window_view(rev, n0)
-        toe = np.ascontiguousarray(win[rows - 1::-1])
+        toe = far_kernel(arr.coef[g], n0, rows)
         if groups == 1:
             np.matmul(toe, q, out=arr.far[:rows])
         else:

@@ -478,9 +478,7 @@ def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int) -> np.ndar
     """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product)."""
     if n0 == 0:
         return np.zeros((rows, q.shape[1]))
-    rev = coef[n0 + rows - 1::-1]
-    toe = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(rev, n0)[rows - 1::-1])
-    return toe @ q[:n0]
+    return fmem.far_kernel(coef, n0, rows) @ q[:n0]  # the engine's far sums (fill_far)
 
 
 def _kernel_constants(prob: Problem) -> tuple:

@@ -60,6 +60,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     dU = [np.zeros_like(u) for u in U]  # noqa: N806
     until = [np.zeros(p.n, dtype=np.int64) for p in pops]
+    pre = {id(g): np.repeat(np.arange(pops[pr.src].n), np.diff(g.ptr))  # source of each synapse
+           for pr in projs for g in pr.groups}
     rec = {"t": np.arange(N) * dt}
     tan = {}
     for p in pops:
@@ -146,7 +148,7 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
                     continue
                 for g in pr.groups:
                     at = (n + 1 + g.delay) % depth
-                    src = np.repeat(np.arange(p.n), np.diff(g.ptr))
+                    src = pre[id(g)]
                     np.add.at(ring[pr.dst][pr.target][at], g.post, g.w * s[src])
                     np.add.at(dring[pr.dst][pr.target][at], g.post,
                               dw[j][g.widx] * s[src] + g.w * ds[src])
