@@ -3,6 +3,7 @@ differentiated recurrence reproduces fs.simulate."""
 
 import numpy as np
 import pytest
+from _gradcheck import all_methods, assert_agree
 
 import fracsim as fs
 from fracsim.fractional.weights import kernel_at
@@ -11,34 +12,11 @@ from fracsim.grad.alpha import kernel_derivative, soe_derivative
 from fracsim.grad.trajectory import run_primal
 
 SIG = fs.surrogate.Sigmoid(width=1.0)
-RTOL = 1e-6
 
 
 def _target(n_steps, n, base=-60.0, amp=5.0):
     t = np.arange(n_steps)[:, None]
     return base + amp * np.sin(0.05 * t + np.arange(n)[None, :])
-
-
-def _all_methods(model, params, loss, **kw):
-    return {m: fs.grad.value_and_grad(model, params, loss, method=m, **kw)
-            for m in ("adjoint", "forward", "finite_difference")}
-
-
-def _assert_agree(res, params, rtol=RTOL):
-    vals = {m: v for m, (v, _) in res.items()}
-    assert vals["adjoint"] == vals["forward"] == vals["finite_difference"]
-    worst = 0.0
-    for p in params:
-        fd = res["finite_difference"][1][p]
-        scale = np.max(np.abs(fd))
-        assert scale > 0, f"{p}: zero gradient, the check would be empty"
-        for m in ("adjoint", "forward"):
-            g = res[m][1][p]
-            assert g.shape == fd.shape, (p, m, g.shape, fd.shape)
-            err = np.max(np.abs(g - fd)) / scale
-            worst = max(worst, err)
-            assert err < rtol, f"{p} ({m}): relative error {err:.2e} vs finite differences"
-    return worst
 
 
 def _setup(model, t_stop, dt, current, n, **kw):
@@ -142,8 +120,8 @@ CASES = [
 def test_relaxed_gradients_agree(name, model, params, kw):
     loss = fs.loss.mse(_target(N_STEPS, 2), on="v")
     args = dict(t_stop=N_STEPS * 0.1, dt=0.1, n=2, surrogate=SIG, relaxed=True, **kw)
-    res = _all_methods(model, params, loss, **args)
-    _assert_agree(res, params)
+    res = all_methods(model, params, loss, **args)
+    assert_agree(res, params)
     setup = _setup(model, N_STEPS * 0.1, 0.1, kw["current"], 2, relaxed=True,
                    scheme=kw.get("scheme", "l1"), memory=kw.get("memory"))
     pr = run_primal(setup.prob)
@@ -179,9 +157,9 @@ def test_conductance_exact_gradient(alpha, scheme, memory, tau_f, state0):
     n_steps = 2000
     loss = fs.loss.mse(np.sin(0.01 * np.arange(n_steps))[:, None], on="v")
     init = dict(v0=0.0, v_s0=0.2, v_us0=0.3) if state0 else {}  # else: all at v_rest
-    res = _all_methods(model, params, loss, t_stop=n_steps * 0.05, dt=0.05, current=-1.0,
+    res = all_methods(model, params, loss, t_stop=n_steps * 0.05, dt=0.05, current=-1.0,
                        scheme=scheme, memory=memory, **init)
-    _assert_agree(res, params)
+    assert_agree(res, params)
 
 
 def test_soe_alpha_gradient_matches_full_memory():
@@ -232,23 +210,23 @@ def test_loss_on_spikes_and_other_states():
     target = (rng.random((n_steps, 2)) < 0.03).astype(float)
     loss = fs.loss.van_rossum(target, tau=5.0, dt=0.1)
     params = ["tau", "b", "v_th", "alpha", "current"]
-    res = _all_methods(model, params, loss, t_stop=30.0, dt=0.1, current=I2, n=2,
+    res = all_methods(model, params, loss, t_stop=30.0, dt=0.1, current=I2, n=2,
                        surrogate=SIG, relaxed=True, scheme="l1", memory=fs.SOE(1e-9))
-    _assert_agree(res, params)
+    assert_agree(res, params)
     loss_w = fs.loss.mse(np.full((n_steps, 2), 1.0), on="w")
-    res = _all_methods(model, params, loss_w, t_stop=30.0, dt=0.1, current=I2, n=2,
+    res = all_methods(model, params, loss_w, t_stop=30.0, dt=0.1, current=I2, n=2,
                        surrogate=SIG, relaxed=True, scheme="l1", memory=fs.SOE(1e-9))
-    _assert_agree(res, params)
+    assert_agree(res, params)
 
 
 def test_time_varying_current():
     model = fs.LIF(tau=10.0, v_th=-52.0, alpha=0.8)
     cur = fs.TimedArray(np.array([[18.0, 22.0], [26.0, 20.0], [22.0, 28.0]]), dt=10.0)
     params = ["tau", "R", "alpha"]
-    res = _all_methods(model, params, fs.loss.mse(_target(N_STEPS, 2), on="v"),
+    res = all_methods(model, params, fs.loss.mse(_target(N_STEPS, 2), on="v"),
                        t_stop=30.0, dt=0.1, current=cur, n=2, surrogate=SIG, relaxed=True,
                        scheme="gl", memory=fs.FullMemory())
-    _assert_agree(res, params)
+    assert_agree(res, params)
 
 
 # ------------------------------------------------------------- hard threshold + surrogate

@@ -43,6 +43,17 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
     return net, T * DT, fs.grad.loss.mse(target, on="L2.v")
 
 
+def _grads(cfg, names, **kw):
+    """``value_and_grad`` of a freshly built :func:`make` network (its loss and length)."""
+    net, t_stop, loss = make(**cfg)
+    return fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, **kw)
+
+
+def _names(cfg, base):
+    """``base`` plus L2's order when L2 is fractional in ``cfg``."""
+    return base + (["L2.alpha"] if "alpha2" in cfg else [])
+
+
 @pytest.mark.parametrize("delta, memory, t_ref, reset", [
     (False, None, 0.0, "shift"), (True, None, 0.0, "shift"),
     (False, fs.SOE(tol=1e-8), 0.0, "shift"), (False, None, 2.0, "shift"),
@@ -75,14 +86,9 @@ def test_forward_is_the_engine(delta, memory, t_ref, reset):
     dict(scheme="gl", T=150, alpha2=0.6, reset="subtract", memory=fs.SOE(tol=1e-8)),
 ])
 def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
-    names = ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"]
-    if "alpha2" in cfg:
-        names.append("L2.alpha")
-    net, t_stop, loss = make(**cfg)
-    val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True)
-    net, _, _ = make(**cfg)
-    val_fd, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
-                                          relaxed=True, method="finite_difference", eps=1e-5)
+    names = _names(cfg, ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"])
+    val, g = _grads(cfg, names, relaxed=True)
+    val_fd, g_fd = _grads(cfg, names, relaxed=True, method="finite_difference", eps=1e-5)
     assert val == val_fd
     for nm in names:
         a, b = np.atleast_1d(g[nm]), np.atleast_1d(g_fd[nm])
@@ -102,20 +108,15 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
 def test_forward_mode_equals_the_adjoint(cfg, relaxed):
     """Tangents (one pass per direction) give the adjoint's gradient, for the relaxed
     network and for hard spikes with the surrogate derivative (the same linearisation)."""
-    names = ["L1.alpha", "L2.tau", "In->L1.weight", "L1->L2.weight"]
-    if "alpha2" in cfg:
-        names.append("L2.alpha")
-    net, t_stop, loss = make(**cfg)
-    val, ga = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=relaxed)
-    net, _, _ = make(**cfg)
-    val_f, gf = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
-                                       relaxed=relaxed, method="forward")
+    names = _names(cfg, ["L1.alpha", "L2.tau", "In->L1.weight", "L1->L2.weight"])
+    val, ga = _grads(cfg, names, relaxed=relaxed)
+    val_f, gf = _grads(cfg, names, relaxed=relaxed, method="forward")
     assert val_f == pytest.approx(val, rel=1e-12)
     for nm in names:
         a, b = np.atleast_1d(ga[nm]), np.atleast_1d(gf[nm])
         assert np.max(np.abs(a - b)) <= 1e-9 * np.max(np.abs(a)), nm
     # jvp: the recorded arrays and their derivative along one direction
-    net, _, _ = make(**cfg)
+    net, t_stop, loss = make(**cfg)
     d_w = np.random.default_rng(1).standard_normal(ga["L1->L2.weight"].shape)
     rec, tan = fs.grad.jvp(net, {"L1->L2.weight": d_w, "L1.alpha": 0.5}, t_stop,
                            surrogate=SUR, relaxed=relaxed)
