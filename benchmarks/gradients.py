@@ -55,6 +55,7 @@ from _subprocess import run_json  # noqa: E402
 from gradients_problem import (  # noqa: E402
     SURROGATE_WIDTH,
     Problem,
+    fixed_mmap_threshold,
     forward_numpy,
     make_problem,
     mse,
@@ -165,7 +166,9 @@ def fracsim_adjoint(prob: Problem) -> tuple[float, dict]:
 
 
 def adjoint_worker(prob_kw: dict, repeats: int, grads_out: str) -> dict:
-    """Time fracsim's adjoint in this (fresh) process; gradients to ``grads_out`` (npz)."""
+    """Time fracsim's adjoint in this (fresh) process; gradients to ``grads_out`` (npz).
+    glibc's mmap threshold is fixed as in the peer (:func:`fixed_mmap_threshold`)."""
+    mmap_fixed = fixed_mmap_threshold()
     prob = make_problem(**prob_kw)
     fracsim_adjoint(make_problem(**{**prob_kw, "T": 20}))  # compile the kernels
     base = status_mb("VmRSS")
@@ -177,7 +180,7 @@ def adjoint_worker(prob_kw: dict, repeats: int, grads_out: str) -> dict:
     np.savez(grads_out, **grads)
     return {"loss": val, "adjoint_s": float(np.median(times)), "adjoint_all_s": times,
             "peak_rss_mb": status_mb("VmHWM"), "base_rss_mb": base,
-            "peak_increase_mb": status_mb("VmHWM") - base,
+            "peak_increase_mb": status_mb("VmHWM") - base, "mmap_threshold_fixed": mmap_fixed,
             "alpha1": float(grads["alpha1"]), "alpha2": float(grads["alpha2"])}
 
 

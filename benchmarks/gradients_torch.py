@@ -60,26 +60,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gradients_problem import Problem, make_problem, status_mb  # noqa: E402
-
-M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-MMAP_THRESHOLD = 128 * 1024
-
-
-def fixed_mmap_threshold() -> bool:
-    """Make glibc serve every allocation >= 128 KiB with its own mmap (returned to the OS
-    when freed).  With glibc's default *dynamic* threshold, the per-step temporaries of the
-    history accumulator (block x neurons, a few MB) are carved up by the small tensors
-    autograd keeps, and the heap grows by about one temporary per step: at T = 1000 the peak
-    RSS was 4.5 GB for 0.36 GB of saved tensors.  Fixing the threshold measures what torch
-    itself needs (the peer at its best)."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    except (OSError, AttributeError):
-        return False
+from gradients_problem import (  # noqa: E402
+    Problem,
+    fixed_mmap_threshold,
+    make_problem,
+    status_mb,
+)
 
 
 def log(*args) -> None:

@@ -65,45 +65,80 @@ def _recording(net, comp, record):
     return rec_spk, states
 
 
+class CurrentPlan:
+    """The external input of one population in drive units (every current multiplied by
+    the model's input gain ``R``): ``iconst`` (constant part), ``icol`` (each neuron's
+    column; 0 = no time-varying input) and :meth:`rows`, the time-varying columns on a
+    time grid (one per distinct set of inputs and gain).  Evaluating by pieces of the grid
+    gives the rows of the whole grid."""
+
+    def __init__(self, net, pop):
+        gain = pop.model.input_gain(pop.n)
+        self.name = pop.name
+        self.iconst = np.zeros(pop.n)
+        self.specs = []
+        self.columns: list[tuple[int, int]] = []  # (spec, sub-column or -1)
+        per_neuron: list[list[int]] = [[] for _ in range(pop.n)]
+        for target, spec in net.currents:
+            if target is not pop:
+                continue
+            if spec.constant is not None:
+                np.add.at(self.iconst, spec.local, spec.constant)
+                continue
+            self.specs.append(spec)
+            si = len(self.specs) - 1
+            # shared by the target neurons (one column) or one column each; the shape is
+            # validated when evaluated (rows)
+            if np.ndim(spec.func(np.zeros(1))) < 2:
+                self.columns.append((si, -1))
+                for i in spec.local:
+                    per_neuron[i].append(len(self.columns) - 1)
+            else:
+                for j, i in enumerate(spec.local):
+                    self.columns.append((si, j))
+                    per_neuron[i].append(len(self.columns) - 1)
+        with np.errstate(over="ignore"):  # an overflow is reported by the loop's guard
+            self.iconst *= gain
+        self.icol = np.zeros(pop.n, dtype=np.int64)
+        combos: dict[tuple, int] = {((), 0.0): 0}
+        for i, cols in enumerate(per_neuron):
+            key = (tuple(cols), float(gain[i]) if cols else 0.0)
+            self.icol[i] = combos.setdefault(key, len(combos))
+        self.n_cols = len(combos) if self.columns else 0
+        one = [(c, cols[0], g) for (cols, g), c in combos.items() if len(cols) == 1]
+        self._one = tuple(np.array(x) for x in zip(*one, strict=True)) if one else None
+        self._many = [(c, cols, g) for (cols, g), c in combos.items() if len(cols) > 1]
+
+    def rows(self, t: np.ndarray) -> np.ndarray:
+        """``(len(t), n_cols)`` time-varying columns at the times ``t`` (ms)."""
+        out = np.zeros((t.shape[0], self.n_cols))
+        if not self.n_cols:
+            return out
+        vals = []
+        for spec in self.specs:
+            v = evaluate(spec, t, f"current into {self.name}")
+            vals.append(v[:, None] if v.ndim == 1 else v)
+        # one matrix of the input columns when they all come from one spec (the common
+        # case), else their concatenation
+        allc = vals[0] if len(vals) == 1 else np.hstack(vals)
+        offs = np.cumsum([0] + [v.shape[1] for v in vals])
+        col = np.array([offs[si] + max(j, 0) for si, j in self.columns], dtype=np.int64)
+        with np.errstate(over="ignore"):
+            if self._one is not None:
+                c, j, g = self._one
+                out[:, c] = allc[:, col[j]] * g
+            for c, cols, g in self._many:
+                for j in cols:
+                    out[:, c] += allc[:, col[j]]
+                out[:, c] *= g
+        return out
+
+
 def _currents(net, k, pop, t_grid):
     """Constant part, column map and time-varying columns of one population's input, in
-    drive units: every external current is multiplied by the model's input gain (``R``)."""
-    gain = pop.model.input_gain(pop.n)
-    iconst = np.zeros(pop.n)
-    columns: list[np.ndarray] = []
-    per_neuron: list[list[int]] = [[] for _ in range(pop.n)]
-    for target, spec in net.currents:
-        if target is not pop:
-            continue
-        if spec.constant is not None:
-            np.add.at(iconst, spec.local, spec.constant)
-            continue
-        val = evaluate(spec, t_grid, f"current into {pop.name}")
-        if val.ndim == 1:
-            columns.append(val)
-            for i in spec.local:
-                per_neuron[i].append(len(columns) - 1)
-        else:
-            for j, i in enumerate(spec.local):
-                columns.append(val[:, j])
-                per_neuron[i].append(len(columns) - 1)
-    with np.errstate(over="ignore"):  # an overflow is reported by the loop's guard
-        iconst *= gain
-    icol = np.zeros(pop.n, dtype=np.int64)
-    if not columns:
-        return iconst, icol, np.zeros((1, 0))
-    # one column per distinct (set of inputs, gain); column 0: no time-varying input
-    combos: dict[tuple, int] = {((), 0.0): 0}
-    for i, cols in enumerate(per_neuron):
-        key = (tuple(cols), float(gain[i]) if cols else 0.0)
-        icol[i] = combos.setdefault(key, len(combos))
-    itime = np.zeros((t_grid.shape[0], len(combos)))
-    for (cols, g), c in combos.items():
-        for j in cols:
-            itime[:, c] += columns[j]
-        with np.errstate(over="ignore"):
-            itime[:, c] *= g
-    return iconst, icol, itime
+    drive units (:class:`CurrentPlan` on the whole grid)."""
+    plan = CurrentPlan(net, pop)
+    return plan.iconst, plan.icol, (plan.rows(t_grid) if plan.n_cols else np.zeros((1, 0)))
 
 
 def run_network(net, t_stop, record, record_every, progress) -> Result:

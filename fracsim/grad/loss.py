@@ -91,6 +91,14 @@ def _adjoint_trace(e: np.ndarray, decay: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -decay], e[::-1], axis=0)[::-1]
 
 
+def _mean_square(d: np.ndarray) -> float:
+    """``mean(d^2)`` without a temporary (0 for an empty array)."""
+    if not d.size:
+        return 0.0
+    flat = np.ascontiguousarray(d).reshape(-1)
+    return float(np.dot(flat, flat) / d.size)
+
+
 def _decay(tau: float, dt: float) -> float:
     return float(np.exp(-dt / tau))
 
@@ -112,8 +120,12 @@ class Loss:
         """``dL/d recorded[key]`` for every key read (same shapes as the recorded arrays)."""
         return self._eval(recorded, True)[1]
 
-    def value_and_grad(self, recorded: Recorded) -> tuple[float, dict[str, np.ndarray]]:
-        """``(value(recorded), grad(recorded))`` in one pass."""
+    def value_and_grad(self, recorded: Recorded,
+                       overwrite: bool = False) -> tuple[float, dict[str, np.ndarray]]:
+        """``(value(recorded), grad(recorded))`` in one pass.  With ``overwrite`` a loss may
+        store a gradient in the memory of the recorded array it reads (which is then
+        garbage): the simulators' adjoints use this to keep one ``(T, N)`` array instead of
+        two."""
         val, g, _ = self._eval(recorded, True)
         return float(val), g
 
@@ -148,10 +160,26 @@ class MSE(Loss):
                 f"target {self.target.shape} and weights must broadcast to recorded[{self.on!r}] "
                 f"of shape {x.shape}"
             ) from None
-        val = float(np.mean(w * d * d)) if x.size else 0.0
+        val = _mean_square(d) if self.weights is None else (
+            float(np.mean(w * d * d)) if x.size else 0.0)
         if not need_grad:
             return val, None, None
         return val, {self.on: 2.0 * w * d / max(x.size, 1)}, {}
+
+    def value_and_grad(self, recorded, overwrite=False):
+        if not overwrite or self.weights is not None:
+            return super().value_and_grad(recorded)
+        x = _read(recorded, self.on, 0)
+        try:
+            tgt = np.broadcast_to(self.target, x.shape)
+        except ValueError:
+            return super().value_and_grad(recorded)  # raises the shape error
+        if not (x.flags.c_contiguous and x.flags.writeable):
+            return super().value_and_grad(recorded)
+        d = np.subtract(x, tgt, out=x)  # no temporary: d lives in x, then the gradient
+        val = _mean_square(d)
+        d *= 2.0 / max(x.size, 1)
+        return val, {self.on: d}
 
 
 def mse(target, on: str = "v", weights=None) -> MSE:

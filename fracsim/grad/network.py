@@ -61,9 +61,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
-from scipy import fft as sfft
 from scipy import sparse
 
+from ..engine.runner import CurrentPlan
 from ..fractional import memory as fmem
 from ..fractional.weights import kernel
 from ..models.lif import LIF
@@ -91,12 +91,14 @@ def _scatter(active, spike, ptr, post, wsyn, out):
 
 @njit(cache=True)
 def _weight_grad(active, spike, ptr, post, widx, a_arr, gw):
-    """``gw[widx[s]] += spike[j] a_arr[post[s]]`` for the synapses of the active sources."""
+    """``gw[widx[s]] += spike[j] a_arr[post[s]]`` for the synapses of the active sources
+    (``widx`` empty: the identity)."""
+    ident = widx.shape[0] == 0
     for a in range(active.shape[0]):
         j = active[a]
         sj = spike[j]
         for s in range(ptr[j], ptr[j + 1]):
-            gw[widx[s]] += sj * a_arr[post[s]]
+            gw[s if ident else widx[s]] += sj * a_arr[post[s]]
 
 
 @njit(cache=True)
@@ -116,14 +118,25 @@ def _relaxed(kind, x, w):
     return min(max(z + 0.5, 0.0), 1.0)  # rectangle
 
 
+@njit(inline="always", cache=True)
+def _after_reset(reset, relaxed, vp, sv, v_th, v_reset):
+    """``v_{n+1}`` from ``v'`` and the spike value ``sv`` (the engine's resets)."""
+    if reset == RESET_SUBTRACT:
+        return vp - sv * (v_th - v_reset)
+    if relaxed:
+        return vp - sv * (vp - v_reset)
+    return v_reset if sv > 0.0 else vp
+
+
 @njit(cache=True)
 def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
-                  decay, relaxed, sk, sp, s_out, h_out, until, ref, held, reset):
+                  decay, relaxed, sk, sp, s_out, h_out, until, ref, reset, vp_out):
     """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
-    ``s_out`` the spikes; fractional: ``h_out = H_n`` (the far sums ``far_row`` plus the
-    block's own ``b`` lags) and ``q[n]``.  Refractory neurons (``until[i] > n``; ``held``
-    records it) are held: ``v' = v_reset`` (integer order) or ``v' = v_n^+`` (fractional,
-    ``q_n = 0``), no spike; a threshold crossing starts ``ref[i]`` held steps."""
+    ``s_out`` the spikes, ``vp_out`` the pre-reset ``v'``; fractional: ``h_out = H_n`` (the
+    far sums ``far_row`` plus the block's own ``b`` lags) and ``q[n]``.  Refractory neurons
+    (``until[i] > n``) are held: ``v' = v_reset`` (integer order) or ``v' = v_n^+``
+    (fractional, ``q_n = 0``), no spike; a threshold crossing starts ``ref[i]`` held
+    steps."""
     size = v.shape[0]
     if frac:
         for i in range(size):
@@ -134,14 +147,13 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
                 h_out[i] += c * q[n - kk, i]
     for i in range(size):
         vk = v[i]
-        hd = until[i] > n
-        held[i] = hd
-        if hd:
+        if until[i] > n:
             if frac:
                 q[n, i] = 0.0
             else:
                 v[i] = v_reset[i]
             s_out[i] = 0.0
+            vp_out[i] = vk
             continue
         if frac:
             kap = 1.0 / tau[i]
@@ -154,12 +166,7 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
         if x >= 0.0 and ref[i] > 0:
             until[i] = n + 1 + ref[i]
         sv = _relaxed(sk, x, sp[0]) if relaxed else (1.0 if x >= 0.0 else 0.0)
-        if reset == RESET_SUBTRACT:
-            vn = vp - sv * (v_th[i] - v_reset[i])
-        elif relaxed:
-            vn = vp - sv * (vp - v_reset[i])
-        else:
-            vn = v_reset[i] if sv > 0.0 else vp
+        vn = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
         if frac:  # shift: the continuous increment up to threshold; jump/subtract: all of it
             if reset == RESET_SHIFT:
                 q[n, i] = (vp - vk) - sv * x if relaxed or sv == 0.0 else v_th[i] - vk
@@ -167,58 +174,133 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
                 q[n, i] = vn - vk
         v[i] = vn
         s_out[i] = sv
+        vp_out[i] = vp
 
 
 @njit(cache=True)
-def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, theta, kap,
-                   inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp, a_d, g_tau,
-                   scratch, held, reset):
-    """Adjoint of one step of a population: ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out,
-    with the loss's ``gv``), ``a_d`` the drive's adjoint, ``a_h[n]`` (fractional) and the
-    per-neuron ``g_tau``; returns the step's ``(dL/dh^a, dL/dc_0)`` (fractional).
-    ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a kap)`` per neuron.  A held neuron
-    passes nothing on (integer order: ``v_{n+1} = v_reset``) or its ``a_v`` unchanged
-    (fractional: ``v_{n+1} = v_n^+``)."""
+def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
+            q, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
+            ref, reset, vk_out, d_out, vp_out, held_out, srow, vprow):
+    """Steps ``m0 .. m1-1`` of a population again, from its checkpoint (``v``, channels
+    ``G``, ``until`` at the start of step ``m0``; updated in place): the block's arrivals
+    ``arr_delta`` (rows = steps), ``arr_chan`` (step, channel, neuron) and currents
+    (``itime``: the block's rows) give the drive exactly as :func:`_step_forward`; an
+    integer-order population steps again, a fractional one takes ``v' = v_n^+ + q_n``
+    where no spike was sent (``q_n`` is that increment) and the stored ``v'`` of its
+    spikes (events ``ev_*``, CSR by step), so no history sum is needed.  Writes ``v_n^+``,
+    ``d_n``, ``v'_n`` and the held flags per step."""
+    size = v.shape[0]
+    nc = G.shape[0]
+    timed = itime.shape[1] > 0
+    w = sp[0]
+    for n in range(m0, m1):
+        r = n - m0
+        for i in range(size):
+            v[i] += arr_delta[r, i]
+        for c in range(nc):
+            for i in range(size):
+                G[c, i] += arr_chan[r, c, i]
+        for i in range(size):
+            dd = iconst[i]
+            if timed:
+                dd += itime[r, icol[i]]
+            if nc:
+                g = G[0, i]
+                for c in range(1, nc):
+                    g += G[c, i]
+                dd += g
+            d_out[r, i] = dd
+        for c in range(nc):
+            for i in range(size):
+                G[c, i] *= chan_decay[c]
+        for e in range(ev_ptr[r], ev_ptr[r + 1]):
+            srow[ev_idx[e]] = ev_s[e]
+            vprow[ev_idx[e]] = ev_vp[e]
+        for i in range(size):
+            vk = v[i]
+            vk_out[r, i] = vk
+            hd = until[i] > n
+            held_out[r, i] = hd
+            if hd:
+                if not frac:
+                    v[i] = v_reset[i]
+                vp_out[r, i] = vk
+                continue
+            if frac:
+                vp = vprow[i] if srow[i] != 0.0 else vk + q[n, i]
+            else:
+                v_inf = v_rest[i] + d_out[r, i]
+                vp = v_inf + (vk - v_inf) * decay[i]
+            x = vp - v_th[i]
+            if x >= 0.0 and ref[i] > 0:
+                until[i] = n + 1 + ref[i]
+            sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+            v[i] = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
+            vp_out[r, i] = vp
+        for e in range(ev_ptr[r], ev_ptr[r + 1]):
+            srow[ev_idx[e]] = 0.0
+
+
+@njit(cache=True)
+def _step_backward(frac, vk, d, vpr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coef, dcoef, ha,
+                   theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp,
+                   a_d, g_tau, a_q, b_q, held, reset):
+    """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
+    ``d`` and ``v'`` (``vpr``): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
+    ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
+    holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
+    writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
+    likewise ``b_n`` with ``dc/dalpha`` (``far_dc``), and the step returns
+    ``(dL/dh^a, dL/dc_0, <q_n, b_n>)``: the last sums to the order's history term
+    ``sum_{m>n} dc_{m-n} <a^H_m, q_n>``.  ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a
+    kap)`` per neuron.  A held neuron passes nothing on (integer order: ``v_{n+1} =
+    v_reset``) or its ``a_v`` unchanged (fractional: ``v_{n+1} = v_n^+``)."""
     size = vk.shape[0]
     g_ha = 0.0
     g_c0 = 0.0
+    g_corr = 0.0
     w = sp[0]
-    if frac:  # a^q_n = far + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m
+    if frac:
         for i in range(size):
-            scratch[i] = far_row[i]
+            a_q[i] = far_c[i]
+            b_q[i] = far_dc[i]
         for m in range(n + 1, m1):
             c = coef[m - n]
+            e = dcoef[m - n]
             for i in range(size):
-                scratch[i] += c * a_h[m, i]
+                ah = qa[m, i]
+                a_q[i] += c * ah
+                b_q[i] += e * ah
         for i in range(size):
+            g_corr += qa[n, i] * b_q[i]
             if held[i]:
                 a_d[i] = 0.0
-                a_h[n, i] = 0.0
+                qa[n, i] = 0.0
                 a_v[i] += gv[i]
                 continue
             rhs = v_rest[i] - vk[i] + d[i]
-            dv = (ha * kap[i] * rhs - h[i]) * inv_den[i]
-            vp = vk[i] + dv
+            vp = vpr[i]
+            dv = vp - vk[i]
             x = vp - v_th[i]
             sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
             sig = S.surrogate_grad(sk, sp, x, w)
-            a_q = scratch[i]
+            aq = a_q[i]
             if reset == RESET_SHIFT:
                 a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
-                        + a_q * (1.0 - sv - sig * x))
+                        + aq * (1.0 - sv - sig * x))
             elif reset == RESET_JUMP:  # q_n = v_{n+1} - v_n^+
-                a_vp = (a_v[i] + a_q) * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+                a_vp = (a_v[i] + aq) * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
             else:  # subtract: v_{n+1} = v' - s (v_th - v_reset), q_n = v_{n+1} - v_n^+
-                a_vp = (a_v[i] + a_q) * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
+                a_vp = (a_v[i] + aq) * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
             a_dv = a_vp * inv_den[i]
-            a_v[i] = a_vp - a_dv * ha * kap[i] - a_q + gv[i]
+            a_v[i] = a_vp - a_dv * ha * kap[i] - aq + gv[i]
             a_d[i] = a_dv * ha * kap[i]
-            a_h[n, i] = -a_dv
+            qa[n, i] = -a_dv
             r = rhs - theta * dv
             g_tau[i] -= a_dv * ha * r * kap[i] * kap[i]
             g_ha += a_dv * kap[i] * r
             g_c0 -= a_dv * dv
-        return g_ha, g_c0
+        return g_ha, g_c0, g_corr
     for i in range(size):
         if held[i]:
             a_d[i] = 0.0
@@ -226,7 +308,7 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
             continue
         v_inf = v_rest[i] + d[i]
         e = decay[i]
-        vp = v_inf + (vk[i] - v_inf) * e
+        vp = vpr[i]
         x = vp - v_th[i]
         sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
         sig = S.surrogate_grad(sk, sp, x, w)
@@ -237,7 +319,7 @@ def _step_backward(frac, vk, d, h, a_v, a_s, gv, far_row, a_h, n, m1, coef, ha, 
         a_d[i] = a_vp * (1.0 - e)
         g_tau[i] += a_vp * (vk[i] - v_inf) * e * dt / (tau[i] * tau[i])
         a_v[i] = a_vp * e + gv[i]
-    return g_ha, g_c0
+    return g_ha, g_c0, g_corr
 
 
 # ------------------------------------------------------------------------- problem
@@ -246,10 +328,15 @@ class _Group:
     """The synapses of one projection with one delay, in CSR order by source."""
 
     delay: int
-    ptr: np.ndarray  # (n_src + 1,)
+    ptr: np.ndarray  # (n_src + 1,) int32 (int64 beyond 2^31 synapses)
     post: np.ndarray
-    widx: np.ndarray  # index into the projection's weight array
-    w: np.ndarray  # current weights of these synapses
+    widx: np.ndarray  # index into the projection's weight array; empty: the identity
+    w: np.ndarray  # current weights of these synapses (a view when widx is the identity)
+
+    @property
+    def index(self):
+        """``widx`` for NumPy indexing (a full slice for the identity)."""
+        return self.widx if self.widx.shape[0] else slice(None)
 
 
 @dataclasses.dataclass
@@ -271,13 +358,13 @@ class _Pop:
     v_th: np.ndarray
     v_reset: np.ndarray
     v0: np.ndarray
-    iconst: np.ndarray
-    icol: np.ndarray
-    itime: np.ndarray
+    currents: CurrentPlan
+    t_grid: np.ndarray
     chan_decay: np.ndarray  # (C,)
     alpha: float | None  # None: integer order
     tau_shared: bool
     ref: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    rows_cache: tuple = (-1, None)  # (first step, rows) of the current block
     reset: int = RESET_SHIFT  # the integer-order LIF always resets to v_reset
     coef: np.ndarray | None = None  # c_0 .. c_W (W = N for a full memory)
     ha: float = 1.0
@@ -305,10 +392,23 @@ class Problem:
     relaxed: bool = False  # smooth spikes s = sigma(v' - v_th) in the forward pass too
 
     def drive(self, p: _Pop, n: int) -> np.ndarray:
-        d = p.iconst.copy()
-        if p.itime.shape[1]:
-            d += p.itime[n, p.icol]
+        """External drive of step ``n`` (the engine's: constant part plus the neuron's
+        time-varying column)."""
+        d = p.currents.iconst.copy()
+        if p.currents.n_cols:
+            m0, rows = self.current_rows(p, n)
+            d += rows[n - m0, p.currents.icol]
         return d
+
+    def current_rows(self, p: _Pop, n: int) -> tuple[int, np.ndarray]:
+        """``(m0, rows)``: the time-varying input columns of the block of
+        :func:`block_steps` steps that holds step ``n`` (evaluated once per block: no
+        ``(N, columns)`` array)."""
+        nb = block_steps()
+        m0 = n - n % nb
+        if p.rows_cache[0] != m0:
+            p.rows_cache = (m0, p.currents.rows(p.t_grid[m0:m0 + nb]))
+        return p.rows_cache
 
     def set_alpha(self, k: int, alpha: float) -> None:
         """Order of population ``k``: its kernel (and SOE fit, refitted as the engine
@@ -350,7 +450,6 @@ def _projection_names(net) -> list[str]:
 def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
     """Validate ``net`` for differentiation and flatten it (see the module docstring)."""
     from .._validate import positive_float
-    from ..engine.runner import _currents
 
     if net._compiled is not None:
         raise ValueError("the network has already run; build a new one to differentiate "
@@ -402,11 +501,13 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                 raise ValueError(f"population {pop.name}: one order per population (got "
                                  f"{a.shape[0]} distinct alphas)")
             alpha = float(a[0])
-        iconst, icol, itime = _currents(net, k, pop, t_grid)
+        plan = CurrentPlan(net, pop)
+        for m0 in range(0, n_steps, 64):  # evaluate once by pieces: bad currents fail here
+            plan.rows(t_grid[m0:m0 + 64])
         p = _Pop(name=pop.name, n=pop.n, tau=m.value("tau", pop.n),
                  v_rest=m.value("v_rest", pop.n), v_th=m.value("v_th", pop.n),
                  v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
-                 iconst=iconst, icol=icol, itime=itime,
+                 currents=plan, t_grid=t_grid,
                  chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
                  alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory,
                  ref=np.asarray(m.refractory_steps(pop.n, dt)).astype(np.int64),
@@ -423,15 +524,19 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         target = (-1 if pr.synapse == "delta"
                   else chans[dst].index(pr.synapse))
         groups = []
+        weight = np.asarray(pr.weight, dtype=np.float64)  # never written: set_weights replaces
+        itype = np.int32 if pr.pre.shape[0] < 2**31 else np.int64
         for d in np.unique(pr.delay_steps):
             sel = np.flatnonzero(pr.delay_steps == d)
             order = sel[np.argsort(pr.pre[sel], kind="stable")]
-            ptr = np.searchsorted(pr.pre[order], np.arange(pr.src.n + 1)).astype(np.int64)
-            groups.append(_Group(delay=int(d), ptr=ptr, post=pr.post[order].astype(np.int64),
-                                 widx=order.astype(np.int64),
-                                 w=pr.weight[order].astype(np.float64)))
+            ptr = np.searchsorted(pr.pre[order], np.arange(pr.src.n + 1)).astype(itype)
+            ident = order.shape[0] == weight.shape[0] and np.all(order[1:] > order[:-1])
+            widx = np.zeros(0, dtype=itype) if ident else order.astype(itype)
+            groups.append(_Group(delay=int(d), ptr=ptr, post=pr.post[order].astype(itype),
+                                 widx=widx, w=weight if ident else weight[order]))
+            del sel, order
         prob.projs.append(_Proj(name=name, src=src, dst=dst, target=target,
-                                weight=pr.weight.astype(np.float64).copy(), groups=groups))
+                                weight=weight, groups=groups))
     return prob
 
 
@@ -451,7 +556,7 @@ def set_weights(prob: Problem, j: int, weight: np.ndarray) -> None:
     pr = prob.projs[j]
     pr.weight = np.asarray(weight, dtype=np.float64).copy()
     for g in pr.groups:
-        g.w = pr.weight[g.widx]
+        g.w = pr.weight[g.index]
 
 
 # ------------------------------------------------------------------------- forward
@@ -500,9 +605,12 @@ def recordable(prob: Problem) -> list[str]:
 def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             reads: Sequence[str] | None = None) -> dict:
     """Simulate; returns the recorded arrays ``reads`` (default: all of
-    :func:`recordable`) and, with ``keep``, the trajectory of the populations in ``dep``
-    for the adjoint (``v^+``, ``d``, ``H``; ``q`` is the simulation's own state)."""
-    N, dt = prob.N, prob.dt  # noqa: N806
+    :func:`recordable`) and, with ``keep``, what the checkpointed adjoint replays the
+    populations in ``dep`` from: their state at the start of every block of ``nb`` steps
+    (``v``, channels, refractory counters), the spikes of every population (indices per
+    step, their values in the relaxed model) and, for fractional populations, ``v'`` of
+    the neurons that spiked (the increments ``q`` are the simulation's own state)."""
+    N = prob.N  # noqa: N806
     pops, projs = prob.pops, prob.projs
     dep = dep or [False] * len(pops)
     depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
@@ -512,29 +620,33 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     v = [p.v0.copy() for p in pops]
     G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]
     reads = set(recordable(prob) if reads is None else reads)
-    rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads or (keep and dep[k]) else None
-             for k, p in enumerate(pops)]
+    rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads else None for p in pops]
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
     active = [[None] * N for _ in pops]
-    traj = {}
+    nb = block_steps()
+    nblk = -(-N // nb)
+    ckpt = {k: {"v": np.empty((nblk, p.n)), "G": np.empty((nblk,) + G[k].shape),
+                "until": np.empty((nblk, p.n), dtype=np.int64)}
+            for k, p in enumerate(pops) if keep and dep[k]}
+    vp_ev = {k: [None] * N for k, p in enumerate(pops)
+             if keep and dep[k] and p.alpha is not None}
     q_hist, far = {}, {}
-    nb = fmem.FAR_BLOCK or 1
     for k, p in enumerate(pops):
         if p.alpha is not None:
             q_hist[k] = np.zeros((N, p.n))
-        if keep and dep[k]:
-            traj[k] = {"d": np.empty((N, p.n)),
-                       "H": np.empty((N, p.n)) if p.alpha is not None else None}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
+    vp_row = [np.zeros(p.n) for p in pops]
     spk_now = [np.zeros(p.n) for p in pops]
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     until = [np.zeros(p.n, dtype=np.int64) for p in pops]  # refractory until this step
-    held = [np.zeros((N, p.n), dtype=np.bool_) if keep and dep[k] and np.any(p.ref > 0)
-            else None for k, p in enumerate(pops)]
-    held_now = [np.zeros(p.n, dtype=np.bool_) for p in pops]
     for n in range(N):
         slot = n % depth
+        if n % nb == 0:
+            for k, ck in ckpt.items():
+                ck["v"][n // nb] = v[k]
+                ck["G"][n // nb] = G[k]
+                ck["until"][n // nb] = until[k]
         for k, p in enumerate(pops):
             r = ring[k]
             v[k] += r[-1][slot]
@@ -560,22 +672,20 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                 far_row = far[k][b]
             else:
                 b, far_row = 0, zero[k]
-            h_row = traj[k]["H"][n] if keep and dep[k] and frac else scratch[k]
             s = spk_now[k]
-            hrow = held[k][n] if held[k] is not None else held_now[k]
             _step_forward(frac, v[k], d, far_row, p.coef if frac else zero[k],
                           q_hist[k] if frac else zero2, n, b, p.ha, theta, p.tau, p.v_rest,
-                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, h_row,
-                          until[k], p.ref, hrow, p.reset)
+                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, scratch[k],
+                          until[k], p.ref, p.reset, vp_row[k])
             if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                 U[k] *= p.lam[:, None]
                 U[k] += p.mu[:, None] * q_hist[k][n - p.W]
-            if keep and dep[k]:
-                traj[k]["d"][n] = d
             if rec_s[k] is not None:
                 rec_s[k][n] = s
             act = np.flatnonzero(s)
             active[k][n] = act
+            if k in vp_ev:
+                vp_ev[k][n] = vp_row[k][act]
             if act.shape[0]:
                 for pr in projs:
                     if pr.src != k:
@@ -583,129 +693,201 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                     for g in pr.groups:
                         _scatter(act, s, g.ptr, g.post, g.w, ring[pr.dst][pr.target][
                             (n + 1 + g.delay) % depth])
-    rec = {"t": np.arange(N) * dt} if "t" in reads else {}
+    rec = {"t": np.arange(N) * prob.dt} if "t" in reads else {}
     for k, p in enumerate(pops):
-        if keep and dep[k]:
-            traj[k]["v"] = rec_v[k]
         for var, arr in (("v", rec_v[k]), ("spikes", rec_s[k])):
             if f"{p.name}.{var}" in reads:
                 rec[f"{p.name}.{var}"] = arr
     # spike values of every step (1 for a hard spike; the relaxed model needs them all)
     spk = rec_s if prob.relaxed else None
-    return {"rec": rec, "traj": traj, "q": q_hist, "active": active, "depth": depth,
-            "spk": spk, "held": held}
+    return {"rec": rec, "q": q_hist, "active": active, "spk": spk, "ckpt": ckpt,
+            "vp_ev": vp_ev}
 
 
 # ------------------------------------------------------------------------- adjoint
-def _correlate_lags(a: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``R[k] = sum_n sum_i a[n, i] q[n - k, i]`` for ``k = 0 .. N-1`` (FFT, chunked)."""
-    N = a.shape[0]  # noqa: N806
-    size = 1 << int(np.ceil(np.log2(2 * N)))
-    acc = np.zeros(size // 2 + 1, dtype=np.complex128)
-    step = max(1, (1 << 19) // size)  # neurons per chunk: a few MB of spectra
-    for lo in range(0, a.shape[1], step):  # time made contiguous: fast transforms
-        fa = sfft.rfft(np.ascontiguousarray(a[:, lo:lo + step].T), size, axis=1, workers=-1)
-        fq = sfft.rfft(np.ascontiguousarray(q[:, lo:lo + step].T), size, axis=1, workers=-1)
-        acc += np.einsum("if,if->f", fa, np.conj(fq))
-    return sfft.irfft(acc, size)[:N]
+def block_steps() -> int:
+    """Steps per block: the far history of a full memory is summed per block (as the
+    engine, :data:`fracsim.fractional.memory.FAR_BLOCK`), and the adjoint checkpoints and
+    replays by the same blocks."""
+    return fmem.FAR_BLOCK or 1
+
+
+def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int) -> tuple:
+    """The arrivals of steps ``m0 .. m1-1`` into the populations in ``dep``, added in the
+    forward pass' order (source step, population, projection, delay group): per population
+    ``(delta (rows, n), channels (rows, C, n))``."""
+    pops, projs = prob.pops, prob.projs
+    rows = m1 - m0
+    arr = {k: (np.zeros((rows, p.n)), np.zeros((rows, p.chan_decay.shape[0], p.n)))
+           for k, p in enumerate(pops) if dep[k]}
+    groups = [(pr, g) for k in range(len(pops)) for pr in projs if pr.src == k and dep[pr.dst]
+              for g in pr.groups]
+    if not groups:
+        return arr
+    dmax = max(g.delay for _, g in groups)
+    active, spk = fwd["active"], fwd["spk"]
+    ones = {}
+    for m in range(max(0, m0 - 1 - dmax), m1 - 1):
+        for pr, g in groups:
+            t = m + 1 + g.delay
+            if t < m0 or t >= m1:
+                continue
+            act = active[pr.src][m]
+            if not act.shape[0]:
+                continue
+            if spk is not None:
+                s = spk[pr.src][m]
+            else:
+                s = ones.get(pr.src)
+                if s is None:
+                    s = ones[pr.src] = np.ones(pops[pr.src].n)
+            dl, ch = arr[pr.dst]
+            _scatter(act, s, g.ptr, g.post, g.w, dl[t - m0] if pr.target < 0
+                     else ch[t - m0, pr.target])
+    return arr
+
+
+def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
+    """Spikes of population ``k`` in steps ``m0 .. m1-1`` as CSR by step: ``(ptr, index,
+    value, v')``."""
+    acts = fwd["active"][k][m0:m1]
+    ptr = np.zeros(m1 - m0 + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([a.shape[0] for a in acts])
+    idx = np.concatenate(acts) if ptr[-1] else np.zeros(0, dtype=np.int64)
+    if relaxed_s is not None:
+        val = np.concatenate([relaxed_s[m][a] for m, a in zip(range(m0, m1), acts,
+                                                              strict=True)]) \
+            if ptr[-1] else np.zeros(0)
+    else:
+        val = np.ones(idx.shape[0])
+    vp = fwd["vp_ev"].get(k)
+    vpv = np.concatenate(vp[m0:m1]) if vp is not None and ptr[-1] else np.zeros(idx.shape[0])
+    return ptr, idx, val, vpv
 
 
 def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
              dep: list[bool]) -> dict[str, np.ndarray]:
-    """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays)."""
+    """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays).  Runs
+    the blocks of :func:`block_steps` steps from the last: each block is replayed from its
+    checkpoint (:func:`_replay`), then differentiated step by step.  The increments ``q``
+    of a fractional population are overwritten by the history adjoint ``a^H`` as the
+    adjoint passes them (``fwd["q"]`` is consumed)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    traj, qh, active, depth = fwd["traj"], fwd["q"], fwd["active"], fwd["depth"]
+    qa, active, ckpt = fwd["q"], fwd["active"], fwd["ckpt"]
+    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
     table = parameter_names(prob)
     want = {table[nm] for nm in names}
-    nb = fmem.FAR_BLOCK or 1
+    nb = block_steps()
     a_v = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
     a_G = {k: np.zeros((p.chan_decay.shape[0], p.n)) for k, p in enumerate(pops) if dep[k]}
     a_s_ring = {k: np.zeros((depth, p.n)) for k, p in enumerate(pops) if dep[k]}
-    a_H = {k: np.zeros((N, p.n)) for k, p in enumerate(pops) if dep[k] and p.alpha is not None}
+    fracs = [k for k, p in enumerate(pops) if dep[k] and p.alpha is not None]
+    dcoef = {k: kernel_derivative(prob.scheme, pops[k].alpha,
+                                  np.arange(min(pops[k].W, N) + 1)) for k in fracs}
     far_b = {}
     g_tau = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
-    g_ha = dict.fromkeys(a_H, 0.0)
-    g_c0 = dict.fromkeys(a_H, 0.0)
+    g_ha = dict.fromkeys(fracs, 0.0)
+    g_c0 = dict.fromkeys(fracs, 0.0)
+    g_corr = dict.fromkeys(fracs, 0.0)
     g_w = {j: np.zeros(pr.weight.shape[0]) for j, pr in enumerate(projs)
            if ("proj", j) in want}
     gv = {k: grads.get(f"{p.name}.v") for k, p in enumerate(pops)}
     gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     ones = [np.ones(p.n) for p in pops]
-    never = [np.zeros(p.n, dtype=np.bool_) for p in pops]
     a_d_buf = [np.zeros(p.n) for p in pops]
+    b_buf = [np.zeros(p.n) for p in pops]
     V = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE adjoint states
     soe_acc = [np.zeros(p.lam.shape[0]) for p in pops]
     kap = [1.0 / p.tau for p in pops]
     inv_den = [1.0 / ((p.coef[0] if p.alpha is not None else 1.0) + theta * p.ha * kk)
                for p, kk in zip(pops, kap, strict=True)]
-    idx = np.int32 if max([g.post.shape[0] for pr in projs for g in pr.groups] + [0]) < 2**31 \
-        else np.int64  # 32-bit indices: a third less memory traffic per synapse
-    mats = {id(g): sparse.csr_matrix((g.w, g.post.astype(idx), g.ptr.astype(idx)),
-                                     shape=(pops[pr.src].n, pops[pr.dst].n))
+    mats = {id(g): sparse.csr_matrix((g.w, g.post, g.ptr), shape=(pops[pr.src].n,
+                                                                  pops[pr.dst].n))
             for pr in projs if dep[pr.src] and dep[pr.dst] for g in pr.groups}
-    for n in range(N - 1, -1, -1):
-        slot = n % depth
-        a_arr = {}
-        for k in range(len(pops) - 1, -1, -1):
-            if not dep[k]:
-                continue
-            p = pops[k]
+    rows = min(nb, N)
+    buf = {k: {"v": np.empty((rows, p.n)), "d": np.empty((rows, p.n)),
+               "vp": np.empty((rows, p.n)), "held": np.empty((rows, p.n), dtype=np.bool_)}
+           for k, p in enumerate(pops) if dep[k]}
+    srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
+    for m0 in range(((N - 1) // nb) * nb, -1, -nb):
+        m1 = min(m0 + nb, N)
+        arr = _block_arrivals(prob, fwd, dep, m0, m1)
+        for k in buf:  # replay the block from its checkpoint
+            p, ck, bf = pops[k], ckpt[k], buf[k]
             frac = p.alpha is not None
-            a_s = a_s_ring[k][slot]
-            if gs[k] is not None:
-                a_s += gs[k][n]
-            if frac and p.soe:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
-                m1 = min(n + p.W + 1, N)
-                far_row = p.beta @ V[k]
-                soe_acc[k] += V[k] @ qh[k][n]  # sum_m <q_m, V_j[m]>: the gamma term
-            elif frac:
-                m0 = n - n % nb
-                m1 = min(m0 + nb, N)
-                if n == m1 - 1:  # a^q's lags beyond the block: one matrix product
-                    far_b[k] = _adjoint_far(p.coef, a_H[k], m0, m1, N)
-                far_row = far_b[k][n - m0]
-            else:
-                m1, far_row = 0, zero[k]
-            a_d = a_d_buf[k]
-            gh, gc = _step_backward(
-                frac, traj[k]["v"][n], traj[k]["d"][n], traj[k]["H"][n] if frac else zero[k],
-                a_v[k], a_s, gv[k][n] if gv[k] is not None else zero[k],
-                far_row, a_H[k] if frac else zero2, n, m1,
-                p.coef if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest, p.v_th,
-                p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k], scratch[k],
-                fwd["held"][k][n] if fwd["held"][k] is not None else never[k], p.reset)
-            a_s[:] = 0.0
-            if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
-                V[k] *= p.lam[:, None]
-                if n + p.W < N:
-                    V[k] += p.mu[:, None] * a_H[k][n + p.W]
-            if frac:
-                g_ha[k] += gh
-                g_c0[k] += gc
-            a_vn = a_v[k]  # adjoint of v_n^+ = v_n (+ delta arrivals)
-            if a_G[k].shape[0]:
-                a_G[k] = a_G[k] * p.chan_decay[:, None] + a_d
-            a_arr[k] = a_vn
-        # arrivals of step n: credit their weights and the spikes that caused them
-        for j, pr in enumerate(projs):
-            k = pr.dst
-            if not dep[k]:
-                continue
-            a_A = a_arr[k] if pr.target < 0 else a_G[k][pr.target]
-            for g in pr.groups:
-                m = n - 1 - g.delay
-                if m < 0:
+            ptr, eidx, eval_, evp = _block_events(fwd, k, m0, m1,
+                                                  fwd["spk"][k] if prob.relaxed else None)
+            _replay(frac, m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
+                    ck["until"][m0 // nb].copy(), p.chan_decay, arr[k][0], arr[k][1],
+                    p.currents.iconst, p.currents.icol, prob.current_rows(p, m0)[1],
+                    qa[k] if frac else zero2, ptr, eidx, eval_, evp,
+                    p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
+                    p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
+            if frac and not p.soe:  # a^q's and b's lags beyond the block: matrix products
+                far_b[k] = _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N)
+        for n in range(m1 - 1, m0 - 1, -1):
+            slot = n % depth
+            r = n - m0
+            a_arr = {}
+            for k in range(len(pops) - 1, -1, -1):
+                if not dep[k]:
                     continue
-                if j in g_w:
-                    act = active[pr.src][m]
-                    if act.shape[0]:
-                        spk = (fwd["spk"][pr.src][m] if fwd["spk"] is not None
-                               else ones[pr.src])
-                        _weight_grad(act, spk, g.ptr, g.post, g.widx, a_A, g_w[j])
-                if dep[pr.src]:  # a^s_pre[m] += W a^A_post[n]: CSR (rows = sources)
-                    a_s_ring[pr.src][m % depth] += mats[id(g)] @ a_A
+                p = pops[k]
+                frac = p.alpha is not None
+                a_s = a_s_ring[k][slot]
+                if gs[k] is not None:
+                    a_s += gs[k][n]
+                if frac and p.soe:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
+                    end = min(n + p.W + 1, N)
+                    far_c, far_dc = p.beta @ V[k], zero[k]
+                    soe_acc[k] += V[k] @ qa[k][n]  # sum_m <q_m, V_j[m]>: the gamma term
+                elif frac:
+                    end = m1
+                    far_c, far_dc = far_b[k][0][r], far_b[k][1][r]
+                else:
+                    end, far_c, far_dc = 0, zero[k], zero[k]
+                a_d = a_d_buf[k]
+                bf = buf[k]
+                gh, gc, gq = _step_backward(
+                    frac, bf["v"][r], bf["d"][r], bf["vp"][r], a_v[k], a_s,
+                    gv[k][n] if gv[k] is not None else zero[k], far_c, far_dc,
+                    qa[k] if frac else zero2, n, end, p.coef if frac else zero[k],
+                    dcoef[k] if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest,
+                    p.v_th, p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k],
+                    scratch[k], b_buf[k], bf["held"][r], p.reset)
+                a_s[:] = 0.0
+                if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
+                    V[k] *= p.lam[:, None]
+                    if n + p.W < N:
+                        V[k] += p.mu[:, None] * qa[k][n + p.W]
+                if frac:
+                    g_ha[k] += gh
+                    g_c0[k] += gc
+                    g_corr[k] += gq
+                a_vn = a_v[k]  # adjoint of v_n^+ = v_n (+ delta arrivals)
+                if a_G[k].shape[0]:
+                    a_G[k] = a_G[k] * p.chan_decay[:, None] + a_d
+                a_arr[k] = a_vn
+            # arrivals of step n: credit their weights and the spikes that caused them
+            for j, pr in enumerate(projs):
+                k = pr.dst
+                if not dep[k]:
+                    continue
+                a_A = a_arr[k] if pr.target < 0 else a_G[k][pr.target]
+                for g in pr.groups:
+                    m = n - 1 - g.delay
+                    if m < 0:
+                        continue
+                    if j in g_w:
+                        act = active[pr.src][m]
+                        if act.shape[0]:
+                            spk = (fwd["spk"][pr.src][m] if fwd["spk"] is not None
+                                   else ones[pr.src])
+                            _weight_grad(act, spk, g.ptr, g.post, g.widx, a_A, g_w[j])
+                    if dep[pr.src]:  # a^s_pre[m] += W a^A_post[n]: CSR (rows = sources)
+                        a_s_ring[pr.src][m % depth] += mats[id(g)] @ a_A
     out = {}
     for nm in names:
         kind = table[nm]
@@ -716,29 +898,26 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         p = pops[k]
         if attr == "tau":
             out[nm] = np.array(g_tau[k].sum()) if p.tau_shared else g_tau[k]
-        else:
-            dc = kernel_derivative(prob.scheme, p.alpha, np.arange(min(p.W, N) + 1))
-            if p.soe:  # window lags directly, the tail through the fit's dbeta/dalpha
-                val = sum(float(dc[kk] * np.sum(a_H[k][kk:] * qh[k][:N - kk]))
-                          for kk in range(1, min(p.W, N - 1) + 1))
-                val += float(p.gam @ soe_acc[k])
-            else:
-                corr = _correlate_lags(a_H[k], qh[k])  # R[k] = sum_n <a_H[n], q[n-k]>
-                val = float(dc[1:N] @ corr[1:N])
-            val += g_ha[k] * p.ha * np.log(dt) + g_c0[k] * dc[0]
+        else:  # history lags (+ the SOE tail through the fit's dbeta/dalpha), h^a, c_0
+            val = g_corr[k] + (float(p.gam @ soe_acc[k]) if p.soe else 0.0)
+            val += g_ha[k] * p.ha * np.log(dt) + g_c0[k] * dcoef[k][0]
             out[nm] = np.array(val)
     return out
 
 
-def _adjoint_far(coef: np.ndarray, a_h: np.ndarray, m0: int, m1: int, N: int) -> np.ndarray:  # noqa: N803
-    """``far[r] = sum_{m >= m1} c_{m - m0 - r} a_h[m]`` for the block's steps ``m0 + r < m1``
-    (one matrix product)."""
+def _adjoint_far(coef: np.ndarray, dcoef: np.ndarray, a_h: np.ndarray, m0: int, m1: int,
+                 N: int) -> tuple:  # noqa: N803
+    """``far[r] = sum_{m >= m1} c_{m - m0 - r} a_h[m]`` for the block's steps ``m0 + r <
+    m1``, and the same with ``dc/dalpha`` (one matrix product for both)."""
     rows, cnt = m1 - m0, N - m1
     if cnt <= 0:
-        return np.zeros((rows, a_h.shape[1]))
+        z = np.zeros((rows, a_h.shape[1]))
+        return z, z
     # row r needs c_{rows - r + j}, j = 0 .. cnt-1: windows of c_1 .. c_{rows + cnt - 1}
-    win = np.lib.stride_tricks.sliding_window_view(coef[1:rows + cnt], cnt)
-    return np.ascontiguousarray(win[::-1]) @ a_h[m1:N]
+    win = np.lib.stride_tricks.sliding_window_view
+    out = np.vstack((win(coef[1:rows + cnt], cnt)[::-1],
+                     win(dcoef[1:rows + cnt], cnt)[::-1])) @ a_h[m1:N]
+    return out[:rows], out[rows:]
 
 
 # ---------------------------------------------------------------------------- API
@@ -776,7 +955,7 @@ def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adj
         return value_and_grad_forward(prob, names, loss)
     dep = _dependent(prob, names)
     fwd = forward(prob, dep, keep=True, reads=reads)
-    val, grads = loss.value_and_grad(fwd["rec"])
+    val, grads = loss.value_and_grad(fwd["rec"], overwrite=True)  # our arrays: reuse them
     fwd["rec"] = None  # the loss has read it
     return float(val), backward(prob, fwd, grads, names, dep)
 

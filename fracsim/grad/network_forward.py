@@ -151,7 +151,7 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
                     src = pre[id(g)]
                     np.add.at(ring[pr.dst][pr.target][at], g.post, g.w * s[src])
                     np.add.at(dring[pr.dst][pr.target][at], g.post,
-                              dw[j][g.widx] * s[src] + g.w * ds[src])
+                              dw[j][g.index] * s[src] + g.w * ds[src])
     return rec, tan
 
 
