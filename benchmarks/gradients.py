@@ -39,6 +39,7 @@ backward, <= 1/10 of its peak memory increase.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -174,6 +175,7 @@ def adjoint_worker(prob_kw: dict, repeats: int, grads_out: str) -> dict:
     base = status_mb("VmRSS")
     times, val, grads = [], None, None
     for _ in range(max(1, repeats)):
+        gc.collect()  # the previous repeat's network (reference cycles): not this run's memory
         t0 = time.perf_counter()
         val, grads = fracsim_adjoint(prob)
         times.append(time.perf_counter() - t0)

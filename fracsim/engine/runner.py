@@ -77,6 +77,7 @@ class CurrentPlan:
         self.name = pop.name
         self.iconst = np.zeros(pop.n)
         self.specs = []
+        self.shared: list[bool] = []  # per spec: one value for all its target neurons
         self.columns: list[tuple[int, int]] = []  # (spec, sub-column or -1)
         per_neuron: list[list[int]] = [[] for _ in range(pop.n)]
         for target, spec in net.currents:
@@ -89,7 +90,8 @@ class CurrentPlan:
             si = len(self.specs) - 1
             # shared by the target neurons (one column) or one column each; the shape is
             # validated when evaluated (rows)
-            if np.ndim(spec.func(np.zeros(1))) < 2:
+            self.shared.append(np.ndim(spec.func(np.zeros(1))) < 2)
+            if self.shared[-1]:
                 self.columns.append((si, -1))
                 for i in spec.local:
                     per_neuron[i].append(len(self.columns) - 1)
@@ -105,31 +107,40 @@ class CurrentPlan:
             key = (tuple(cols), float(gain[i]) if cols else 0.0)
             self.icol[i] = combos.setdefault(key, len(combos))
         self.n_cols = len(combos) if self.columns else 0
-        one = [(c, cols[0], g) for (cols, g), c in combos.items() if len(cols) == 1]
+        # input column j = column col[j] of the evaluated specs side by side
+        width = [1 if sh else spec.local.shape[0]
+                 for spec, sh in zip(self.specs, self.shared, strict=True)]
+        offs = np.cumsum([0] + width)
+        col = np.array([offs[si] + max(j, 0) for si, j in self.columns], dtype=np.int64)
+        one = [(c, col[cols[0]], g) for (cols, g), c in combos.items() if len(cols) == 1]
         self._one = tuple(np.array(x) for x in zip(*one, strict=True)) if one else None
-        self._many = [(c, cols, g) for (cols, g), c in combos.items() if len(cols) > 1]
+        self._many = [(c, col[list(cols)], g) for (cols, g), c in combos.items()
+                      if len(cols) > 1]
 
-    def rows(self, t: np.ndarray) -> np.ndarray:
-        """``(len(t), n_cols)`` time-varying columns at the times ``t`` (ms)."""
-        out = np.zeros((t.shape[0], self.n_cols))
+    def rows(self, t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``(len(t), n_cols)`` time-varying columns at the times ``t`` (ms), into ``out``
+        (its first ``len(t)`` rows) if given."""
+        out = (np.zeros((t.shape[0], self.n_cols)) if out is None else out[:t.shape[0]])
+        out[:] = 0.0
         if not self.n_cols:
             return out
         vals = []
-        for spec in self.specs:
+        for spec, sh in zip(self.specs, self.shared, strict=True):
             v = evaluate(spec, t, f"current into {self.name}")
+            if (v.ndim == 1) != sh:
+                raise ValueError(f"current into {self.name}: the time-varying current "
+                                 f"returned {v.ndim}-D values at some times and "
+                                 f"{1 if sh else 2}-D at others")
             vals.append(v[:, None] if v.ndim == 1 else v)
-        # one matrix of the input columns when they all come from one spec (the common
-        # case), else their concatenation
+        # the input columns side by side (one spec: the common case, no copy)
         allc = vals[0] if len(vals) == 1 else np.hstack(vals)
-        offs = np.cumsum([0] + [v.shape[1] for v in vals])
-        col = np.array([offs[si] + max(j, 0) for si, j in self.columns], dtype=np.int64)
         with np.errstate(over="ignore"):
             if self._one is not None:
                 c, j, g = self._one
-                out[:, c] = allc[:, col[j]] * g
+                out[:, c] = allc[:, j] * g
             for c, cols, g in self._many:
                 for j in cols:
-                    out[:, c] += allc[:, col[j]]
+                    out[:, c] += allc[:, j]
                 out[:, c] *= g
         return out
 

@@ -336,14 +336,19 @@ def block_end(arr: FractionalArrays, n: int) -> int | None:
     return None if nb == 0 else n - n % nb + nb
 
 
-def far_kernel(coef: np.ndarray, n0: int, rows: int) -> np.ndarray:
-    """``toe[b, m] = c_{n0+b-m}`` for ``b < rows``, ``m < n0`` (C-contiguous): the matrix
-    whose product with the increments ``q[:n0]`` gives a block's far sums
+def far_kernel(coef: np.ndarray, n0: int, rows: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``toe[b, m] = c_{n0+b-m}`` for ``b < rows``, ``m < n0`` (rows contiguous): the
+    matrix whose product with the increments ``q[:n0]`` gives a block's far sums
     ``sum_{m < n0} c_{n0+b-m} q_m``.  Built from windows of the reversed kernel ``coef``
-    (``c_0, c_1, ...``, at least ``n0 + rows`` long)."""
+    (``c_0, c_1, ...``, at least ``n0 + rows`` long); into ``out[:rows, :n0]`` if given
+    (a reused buffer: nothing allocated)."""
     rev = coef[n0 + rows - 1::-1]
-    win = np.lib.stride_tricks.sliding_window_view(rev, n0)
-    return np.ascontiguousarray(win[rows - 1::-1])
+    win = np.lib.stride_tricks.sliding_window_view(rev, n0)[rows - 1::-1]
+    if out is None:
+        return np.ascontiguousarray(win)
+    dst = out[:rows, :n0]
+    np.copyto(dst, win)
+    return dst
 
 
 def fill_far(arr: FractionalArrays, n: int) -> None:

@@ -134,9 +134,27 @@ class Loss:
         """Learnable arrays of the loss (live references; update them in place)."""
         return {}
 
+    def stepwise(self, shape: tuple) -> Stepwise | None:
+        """The loss as a sum over time steps of the one array it reads (of ``shape``,
+        time first), evaluated by blocks of steps (:class:`Stepwise`); ``None`` when it is
+        not (the default)."""
+        return None
+
     def param_grad(self, recorded: Recorded) -> dict[str, np.ndarray]:
         """``dL/dparam`` for each entry of :attr:`params`."""
         return self._eval(recorded, True)[2]
+
+
+class Stepwise:
+    """A loss ``L = finish(sum over blocks of partial(x[n0:n1], n0))`` of one recorded
+    array ``x`` whose gradient rows depend on those rows only (``grad``): simulators
+    evaluate it block by block instead of recording ``x`` (used by the network adjoint)."""
+
+    def __init__(self, key: str, partial, finish, grad):
+        self.key = key
+        self.partial = partial  # (rows, n0) -> float
+        self.finish = finish  # float -> float
+        self.grad = grad  # (rows, n0, out) -> None: dL/dx of those rows into out
 
 
 class MSE(Loss):
@@ -165,6 +183,29 @@ class MSE(Loss):
         if not need_grad:
             return val, None, None
         return val, {self.on: 2.0 * w * d / max(x.size, 1)}, {}
+
+    def stepwise(self, shape):
+        try:
+            tgt = np.broadcast_to(self.target, shape)
+            w = None if self.weights is None else np.broadcast_to(self.weights, shape)
+        except ValueError:
+            return None  # the shape error is raised where the array is read
+        size = max(int(np.prod(shape)), 1)
+
+        def partial(x, n0):
+            d = x - tgt[n0:n0 + x.shape[0]]
+            if w is None:
+                flat = d.reshape(-1)
+                return float(np.dot(flat, flat))
+            return float(np.sum(w[n0:n0 + x.shape[0]] * d * d))
+
+        def grad(x, n0, out):
+            np.subtract(x, tgt[n0:n0 + x.shape[0]], out=out)
+            if w is not None:
+                out *= w[n0:n0 + x.shape[0]]
+            out *= 2.0 / size
+
+        return Stepwise(self.on, partial, lambda total: total / size, grad)
 
     def value_and_grad(self, recorded, overwrite=False):
         if not overwrite or self.weights is not None:

@@ -70,7 +70,7 @@ from ..models.lif import LIF
 from ..synapses import ExpSynapse
 from . import surrogate as S
 from .alpha import kernel_derivative, soe_derivative
-from .loss import Loss
+from .loss import Loss, Stepwise
 
 #: reset semantics of a population (fracsim.fractional.stepper): codes for the kernels
 RESET_SHIFT, RESET_JUMP, RESET_SUBTRACT = 0, 1, 2
@@ -407,7 +407,10 @@ class Problem:
         nb = block_steps()
         m0 = n - n % nb
         if p.rows_cache[0] != m0:
-            p.rows_cache = (m0, p.currents.rows(p.t_grid[m0:m0 + nb]))
+            buf = p.rows_cache[1]
+            if buf is None or buf.shape[0] < nb:
+                buf = np.zeros((nb, p.currents.n_cols))
+            p.rows_cache = (m0, p.currents.rows(p.t_grid[m0:m0 + nb], buf))
         return p.rows_cache
 
     def set_alpha(self, k: int, alpha: float) -> None:
@@ -579,11 +582,14 @@ def _dependent(prob: Problem, names: Sequence[str]) -> list[bool]:
     return dep
 
 
-def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int) -> np.ndarray:
-    """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product)."""
+def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int, toe: np.ndarray,
+                 out: np.ndarray) -> np.ndarray:
+    """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product, the
+    engine's far sums of ``fill_far``), into ``out`` (the Toeplitz factor in ``toe``)."""
     if n0 == 0:
-        return np.zeros((rows, q.shape[1]))
-    return fmem.far_kernel(coef, n0, rows) @ q[:n0]  # the engine's far sums (fill_far)
+        out[:rows] = 0.0
+        return out[:rows]
+    return np.matmul(fmem.far_kernel(coef, n0, rows, toe), q[:n0], out=out[:rows])
 
 
 def _kernel_constants(prob: Problem) -> tuple:
@@ -603,13 +609,15 @@ def recordable(prob: Problem) -> list[str]:
 
 
 def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
-            reads: Sequence[str] | None = None) -> dict:
+            reads: Sequence[str] | None = None, stream: Stepwise | None = None) -> dict:
     """Simulate; returns the recorded arrays ``reads`` (default: all of
-    :func:`recordable`) and, with ``keep``, what the checkpointed adjoint replays the
-    populations in ``dep`` from: their state at the start of every block of ``nb`` steps
-    (``v``, channels, refractory counters), the spikes of every population (indices per
-    step, their values in the relaxed model) and, for fractional populations, ``v'`` of
-    the neurons that spiked (the increments ``q`` are the simulation's own state)."""
+    :func:`recordable`) but ``stream.key``, whose loss ``stream`` is summed block by block
+    instead (``"value"``; nothing recorded), and, with ``keep``, what the checkpointed
+    adjoint replays the populations in ``dep`` from: their state at the start of every
+    block of ``nb`` steps (``v``, channels, refractory counters), the spikes of every
+    population (indices per step, their values in the relaxed model) and, for fractional
+    populations, ``v'`` of the neurons that spiked (the increments ``q`` are the
+    simulation's own state)."""
     N = prob.N  # noqa: N806
     pops, projs = prob.pops, prob.projs
     dep = dep or [False] * len(pops)
@@ -620,21 +628,27 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     v = [p.v0.copy() for p in pops]
     G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]
     reads = set(recordable(prob) if reads is None else reads)
+    nb = block_steps()
+    ks = _stream_pop(prob, stream)
+    if ks is not None:
+        reads.discard(stream.key)
+        vblk, partial = np.empty((min(nb, N), pops[ks].n)), 0.0
     rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads else None for p in pops]
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
     active = [[None] * N for _ in pops]
-    nb = block_steps()
     nblk = -(-N // nb)
     ckpt = {k: {"v": np.empty((nblk, p.n)), "G": np.empty((nblk,) + G[k].shape),
                 "until": np.empty((nblk, p.n), dtype=np.int64)}
             for k, p in enumerate(pops) if keep and dep[k]}
     vp_ev = {k: [None] * N for k, p in enumerate(pops)
              if keep and dep[k] and p.alpha is not None}
-    q_hist, far = {}, {}
+    q_hist, far, far_out = {}, {}, {}
     for k, p in enumerate(pops):
         if p.alpha is not None:
             q_hist[k] = np.zeros((N, p.n))
+            far_out[k] = np.empty((min(nb, N), p.n))
+    toe = np.empty((min(nb, N), N)) if far_out else None  # buffers reused by every block
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     vp_row = [np.zeros(p.n) for p in pops]
     spk_now = [np.zeros(p.n) for p in pops]
@@ -656,6 +670,10 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                 r[c][slot] = 0.0
             if rec_v[k] is not None:
                 rec_v[k][n] = v[k]
+        if ks is not None:
+            vblk[n % nb] = v[ks]
+            if n % nb == nb - 1 or n == N - 1:
+                partial += stream.partial(vblk[:n % nb + 1], n - n % nb)
         for k, p in enumerate(pops):
             d = prob.drive(p, n)
             if G[k].shape[0]:
@@ -668,7 +686,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             elif frac:
                 b = n % nb
                 if b == 0:  # far lags by block: one matrix product
-                    far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n))
+                    far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n), toe,
+                                          far_out[k])
                 far_row = far[k][b]
             else:
                 b, far_row = 0, zero[k]
@@ -701,7 +720,24 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     # spike values of every step (1 for a hard spike; the relaxed model needs them all)
     spk = rec_s if prob.relaxed else None
     return {"rec": rec, "q": q_hist, "active": active, "spk": spk, "ckpt": ckpt,
-            "vp_ev": vp_ev}
+            "vp_ev": vp_ev, "value": stream.finish(partial) if ks is not None else None}
+
+
+def _stream_pop(prob: Problem, stream: Stepwise | None) -> int | None:
+    """The population whose ``v`` the step-wise loss ``stream`` reads."""
+    if stream is None:
+        return None
+    return [f"{p.name}.v" for p in prob.pops].index(stream.key)
+
+
+def stepwise_loss(prob: Problem, loss: Loss) -> Stepwise | None:
+    """``loss`` as a sum over steps of one population's ``v`` (then neither the forward
+    nor the adjoint keeps that ``(N, n)`` array), or ``None``."""
+    reads = tuple(getattr(loss, "reads", ()))
+    names = {f"{p.name}.v": p for p in prob.pops}
+    if len(reads) != 1 or reads[0] not in names:
+        return None
+    return loss.stepwise((prob.N, names[reads[0]].n))
 
 
 # ------------------------------------------------------------------------- adjoint
@@ -712,14 +748,15 @@ def block_steps() -> int:
     return fmem.FAR_BLOCK or 1
 
 
-def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int) -> tuple:
+def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
+                    arr: dict) -> dict:
     """The arrivals of steps ``m0 .. m1-1`` into the populations in ``dep``, added in the
-    forward pass' order (source step, population, projection, delay group): per population
-    ``(delta (rows, n), channels (rows, C, n))``."""
+    forward pass' order (source step, population, projection, delay group), into ``arr``:
+    per population ``(delta (rows, n), channels (rows, C, n))`` buffers (zeroed here)."""
     pops, projs = prob.pops, prob.projs
-    rows = m1 - m0
-    arr = {k: (np.zeros((rows, p.n)), np.zeros((rows, p.chan_decay.shape[0], p.n)))
-           for k, p in enumerate(pops) if dep[k]}
+    for dl, ch in arr.values():
+        dl[:m1 - m0] = 0.0
+        ch[:m1 - m0] = 0.0
     groups = [(pr, g) for k in range(len(pops)) for pr in projs if pr.src == k and dep[pr.dst]
               for g in pr.groups]
     if not groups:
@@ -766,8 +803,9 @@ def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
 
 
 def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
-             dep: list[bool]) -> dict[str, np.ndarray]:
-    """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays).  Runs
+             dep: list[bool], stream: Stepwise | None = None) -> dict[str, np.ndarray]:
+    """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays, or the
+    step-wise loss ``stream``, whose gradient rows come from the replayed ``v``).  Runs
     the blocks of :func:`block_steps` steps from the last: each block is replayed from its
     checkpoint (:func:`_replay`), then differentiated step by step.  The increments ``q``
     of a fractional population are overwritten by the history adjoint ``a^H`` as the
@@ -811,9 +849,19 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                "vp": np.empty((rows, p.n)), "held": np.empty((rows, p.n), dtype=np.bool_)}
            for k, p in enumerate(pops) if dep[k]}
     srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
+    # buffers reused by every block: arrivals, the far products' factors and results
+    arr = {k: (np.zeros((rows, p.n)), np.zeros((rows, p.chan_decay.shape[0], p.n)))
+           for k, p in enumerate(pops) if dep[k]}
+    far_out = {k: np.empty((2 * rows, pops[k].n)) for k in fracs if not pops[k].soe}
+    toe = np.empty((2 * rows, N)) if far_out else None
+    ks = _stream_pop(prob, stream)
+    if ks is not None and not dep[ks]:
+        ks = None  # no parameter moves it: no gradient to pass on
+    if ks is not None:
+        gv[ks] = np.empty((rows, pops[ks].n))  # the block's loss gradient rows
     for m0 in range(((N - 1) // nb) * nb, -1, -nb):
         m1 = min(m0 + nb, N)
-        arr = _block_arrivals(prob, fwd, dep, m0, m1)
+        _block_arrivals(prob, fwd, dep, m0, m1, arr)
         for k in buf:  # replay the block from its checkpoint
             p, ck, bf = pops[k], ckpt[k], buf[k]
             frac = p.alpha is not None
@@ -826,7 +874,9 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                     p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
                     p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
             if frac and not p.soe:  # a^q's and b's lags beyond the block: matrix products
-                far_b[k] = _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N)
+                far_b[k] = _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N, toe, far_out[k])
+        if ks is not None:
+            stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[ks][:m1 - m0])
         for n in range(m1 - 1, m0 - 1, -1):
             slot = n % depth
             r = n - m0
@@ -852,7 +902,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 bf = buf[k]
                 gh, gc, gq = _step_backward(
                     frac, bf["v"][r], bf["d"][r], bf["vp"][r], a_v[k], a_s,
-                    gv[k][n] if gv[k] is not None else zero[k], far_c, far_dc,
+                    zero[k] if gv[k] is None else gv[k][r] if k == ks else gv[k][n],
+                    far_c, far_dc,
                     qa[k] if frac else zero2, n, end, p.coef if frac else zero[k],
                     dcoef[k] if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest,
                     p.v_th, p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k],
@@ -906,18 +957,20 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
 
 
 def _adjoint_far(coef: np.ndarray, dcoef: np.ndarray, a_h: np.ndarray, m0: int, m1: int,
-                 N: int) -> tuple:  # noqa: N803
+                 N: int, toe: np.ndarray, out: np.ndarray) -> tuple:  # noqa: N803
     """``far[r] = sum_{m >= m1} c_{m - m0 - r} a_h[m]`` for the block's steps ``m0 + r <
-    m1``, and the same with ``dc/dalpha`` (one matrix product for both)."""
+    m1``, and the same with ``dc/dalpha``: one matrix product for both, its factor built in
+    ``toe`` and its result in ``out`` (reused buffers)."""
     rows, cnt = m1 - m0, N - m1
     if cnt <= 0:
-        z = np.zeros((rows, a_h.shape[1]))
-        return z, z
+        out[:2 * rows] = 0.0
+        return out[:rows], out[rows:2 * rows]
     # row r needs c_{rows - r + j}, j = 0 .. cnt-1: windows of c_1 .. c_{rows + cnt - 1}
     win = np.lib.stride_tricks.sliding_window_view
-    out = np.vstack((win(coef[1:rows + cnt], cnt)[::-1],
-                     win(dcoef[1:rows + cnt], cnt)[::-1])) @ a_h[m1:N]
-    return out[:rows], out[rows:]
+    np.copyto(toe[:rows, :cnt], win(coef[1:rows + cnt], cnt)[::-1])
+    np.copyto(toe[rows:2 * rows, :cnt], win(dcoef[1:rows + cnt], cnt)[::-1])
+    res = np.matmul(toe[:2 * rows, :cnt], a_h[m1:N], out=out[:2 * rows])
+    return res[:rows], res[rows:]
 
 
 # ---------------------------------------------------------------------------- API
@@ -954,10 +1007,14 @@ def value_and_grad(net, params, loss: Loss, t_stop: float, *, method: str = "adj
 
         return value_and_grad_forward(prob, names, loss)
     dep = _dependent(prob, names)
-    fwd = forward(prob, dep, keep=True, reads=reads)
-    val, grads = loss.value_and_grad(fwd["rec"], overwrite=True)  # our arrays: reuse them
+    stream = stepwise_loss(prob, loss)
+    fwd = forward(prob, dep, keep=True, reads=reads, stream=stream)
+    if stream is not None:  # summed by blocks; gradient rows from the adjoint's replay
+        val, grads = fwd["value"], {}
+    else:
+        val, grads = loss.value_and_grad(fwd["rec"], overwrite=True)  # ours: reuse them
     fwd["rec"] = None  # the loss has read it
-    return float(val), backward(prob, fwd, grads, names, dep)
+    return float(val), backward(prob, fwd, grads, names, dep, stream)
 
 
 def _get(prob: Problem, kind: tuple) -> np.ndarray:
@@ -980,9 +1037,16 @@ def _put(prob: Problem, kind: tuple, value: np.ndarray) -> None:
         prob.set_alpha(kind[1], float(value))
 
 
+def _loss_value(prob: Problem, loss: Loss, reads) -> float:
+    """The loss of one forward run, evaluated as the adjoint evaluates it."""
+    stream = stepwise_loss(prob, loss)
+    fwd = forward(prob, reads=reads, stream=stream)
+    return float(fwd["value"] if stream is not None else loss.value(fwd["rec"]))
+
+
 def _finite_differences(prob: Problem, names, loss: Loss, eps: float, reads):
     table = parameter_names(prob)
-    val = float(loss.value(forward(prob, reads=reads)["rec"]))
+    val = _loss_value(prob, loss, reads)
     out = {}
     for nm in names:
         kind = table[nm]
@@ -995,7 +1059,7 @@ def _finite_differences(prob: Problem, names, loss: Loss, eps: float, reads):
                 x = base.copy()
                 x[idx] += sgn * h
                 _put(prob, kind, x)
-                vals.append(float(loss.value(forward(prob, reads=reads)["rec"])))
+                vals.append(_loss_value(prob, loss, reads))
             g[idx] = (vals[0] - vals[1]) / (2 * h)
         _put(prob, kind, base)
         out[nm] = g
