@@ -61,7 +61,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
-from scipy import sparse
+from numba.typed import List
 
 from ..engine.runner import CurrentPlan
 from ..fractional import memory as fmem
@@ -322,13 +322,119 @@ def _step_backward(frac, vk, d, vpr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coe
     return g_ha, g_c0, g_corr
 
 
+@njit(fastmath={"reassoc", "contract"}, cache=True)
+def _spike_adjoint(ptr, post, w, a_arr, out):
+    """``out[j] += sum_s w[s] a_arr[post[s]]`` over the synapses ``s`` of each source ``j``
+    (CSR by source, unsigned indices; the sum may be reassociated: vectorised)."""
+    for j in range(ptr.shape[0] - 1):
+        acc = 0.0
+        for s in range(ptr[j], ptr[j + 1]):
+            acc += w[s] * a_arr[post[s]]
+        out[j] += acc
+
+
+@njit(cache=True)
+def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
+                    frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
+                    vk, dd, vpb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
+                    dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
+                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
+                    g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
+                    g_widx, act_ptr, act_idx, spk, g_wout):
+    """The adjoint of steps ``m1-1 .. m0`` of every population that needs one (lists
+    indexed by that population, in creation order; ``g_pop`` collects ``(dL/dh^a, dL/dc_0,
+    history term)`` per population) and of the arrivals of each delay group ``g_*``
+    (weights' gradients and the spike adjoints of the sources), as the module docstring:
+    the per-step loop of :func:`backward`, compiled."""
+    P = len(vk)  # noqa: N806
+    for n in range(m1 - 1, m0 - 1, -1):
+        r = n - m0
+        slot = n % depth
+        for d in range(P - 1, -1, -1):
+            a_s = a_s_ring[d][slot]
+            if gs_kind[d]:
+                a_s += gs[d][n]
+            q2 = qa[d]
+            if frac[d] and soe[d]:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
+                end = min(n + W[d] + 1, N)
+                Vd = V[d]  # noqa: N806
+                K = Vd.shape[0]  # noqa: N806
+                for i in range(Vd.shape[1]):
+                    acc = 0.0
+                    for j in range(K):
+                        acc += beta[d][j] * Vd[j, i]
+                    fc[d][i] = acc
+                for j in range(K):  # sum_m <q_m, V_j[m]>: the gamma term
+                    acc = 0.0
+                    for i in range(Vd.shape[1]):
+                        acc += Vd[j, i] * q2[n, i]
+                    soe_acc[d][j] += acc
+                frow, drow = fc[d], zero[d]
+            elif frac[d]:  # far[d]: the block's far rows of a^q, then those of b
+                end = m1
+                frow, drow = far[d][r], far[d][m1 - m0 + r]
+            else:
+                end = 0
+                frow, drow = zero[d], zero[d]
+            if gv_kind[d] == 1:
+                gvrow = gv[d][n]
+            elif gv_kind[d] == 2:
+                gvrow = gv[d][r]
+            else:
+                gvrow = zero[d]
+            gh, gc, gq = _step_backward(
+                frac[d], vk[d][r], dd[d][r], vpb[d][r], a_v[d], a_s, gvrow, frow, drow, q2, n,
+                end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
+                v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d], g_tau[d], a_q[d],
+                b_q[d], held[d][r], reset[d])
+            a_s[:] = 0.0
+            if frac[d] and soe[d]:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
+                Vd = V[d]  # noqa: N806
+                for j in range(Vd.shape[0]):
+                    lj = lam[d][j]
+                    for i in range(Vd.shape[1]):
+                        Vd[j, i] *= lj
+                if n + W[d] < N:
+                    for j in range(Vd.shape[0]):
+                        mj = mu[d][j]
+                        for i in range(Vd.shape[1]):
+                            Vd[j, i] += mj * q2[n + W[d], i]
+            if frac[d]:
+                g_pop[d, 0] += gh
+                g_pop[d, 1] += gc
+                g_pop[d, 2] += gq
+            aG = a_G[d]  # noqa: N806
+            for c in range(aG.shape[0]):
+                cd = chan_decay[d][c]
+                for i in range(aG.shape[1]):
+                    aG[c, i] = aG[c, i] * cd + a_d[d][i]
+        # arrivals of step n: credit their weights and the spikes that caused them
+        for gi in range(g_dst.shape[0]):
+            m = n - 1 - g_delay[gi]
+            if m < 0:
+                continue
+            d = g_dst[gi]
+            a_A = a_v[d] if g_target[gi] < 0 else a_G[d][g_target[gi]]  # noqa: N806
+            wi = g_wi[gi]
+            if wi >= 0:
+                sp_pop = g_srcpop[gi]
+                lo, hi = act_ptr[sp_pop][m], act_ptr[sp_pop][m + 1]
+                if hi > lo:
+                    _weight_grad(act_idx[sp_pop][lo:hi],
+                                 spk[sp_pop][m] if relaxed else spk[sp_pop][0], g_ptr[gi],
+                                 g_post[gi], g_widx[gi], a_A, g_wout[wi])
+            if g_src[gi] >= 0:  # a^s_pre[m] += W a^A_post[n]
+                _spike_adjoint(g_ptr[gi], g_post[gi], g_w[gi], a_A,
+                               a_s_ring[g_src[gi]][m % depth])
+
+
 # ------------------------------------------------------------------------- problem
 @dataclasses.dataclass
 class _Group:
     """The synapses of one projection with one delay, in CSR order by source."""
 
     delay: int
-    ptr: np.ndarray  # (n_src + 1,) int32 (int64 beyond 2^31 synapses)
+    ptr: np.ndarray  # (n_src + 1,) uint32 (uint64 beyond 2^32 synapses)
     post: np.ndarray
     widx: np.ndarray  # index into the projection's weight array; empty: the identity
     w: np.ndarray  # current weights of these synapses (a view when widx is the identity)
@@ -528,7 +634,8 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                   else chans[dst].index(pr.synapse))
         groups = []
         weight = np.asarray(pr.weight, dtype=np.float64)  # never written: set_weights replaces
-        itype = np.int32 if pr.pre.shape[0] < 2**31 else np.int64
+        itype = np.uint32 if pr.pre.shape[0] < 2**32 else np.uint64  # unsigned: no
+        # negative-index handling in the kernels' inner loops
         for d in np.unique(pr.delay_steps):
             sel = np.flatnonzero(pr.delay_steps == d)
             order = sel[np.argsort(pr.pre[sel], kind="stable")]
@@ -719,8 +826,20 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                 rec[f"{p.name}.{var}"] = arr
     # spike values of every step (1 for a hard spike; the relaxed model needs them all)
     spk = rec_s if prob.relaxed else None
-    return {"rec": rec, "q": q_hist, "active": active, "spk": spk, "ckpt": ckpt,
-            "vp_ev": vp_ev, "value": stream.finish(partial) if ks is not None else None}
+    # the spikes as CSR by step (one index array per population)
+    act_ptr, act_idx = [], []
+    for k in range(len(pops)):
+        ptr = np.zeros(N + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([a.shape[0] for a in active[k]])
+        act_ptr.append(ptr)
+        act_idx.append(np.concatenate(active[k]).astype(np.int64) if ptr[-1]
+                       else np.zeros(0, dtype=np.int64))
+        active[k] = None
+        if k in vp_ev:
+            vp_ev[k] = np.concatenate(vp_ev[k]) if ptr[-1] else np.zeros(0)
+    return {"rec": rec, "q": q_hist, "act_ptr": act_ptr, "act_idx": act_idx, "spk": spk,
+            "ckpt": ckpt, "vp_ev": vp_ev,
+            "value": stream.finish(partial) if ks is not None else None}
 
 
 def _stream_pop(prob: Problem, stream: Stepwise | None) -> int | None:
@@ -762,14 +881,14 @@ def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
     if not groups:
         return arr
     dmax = max(g.delay for _, g in groups)
-    active, spk = fwd["active"], fwd["spk"]
+    act_ptr, act_idx, spk = fwd["act_ptr"], fwd["act_idx"], fwd["spk"]
     ones = {}
     for m in range(max(0, m0 - 1 - dmax), m1 - 1):
         for pr, g in groups:
             t = m + 1 + g.delay
             if t < m0 or t >= m1:
                 continue
-            act = active[pr.src][m]
+            act = act_idx[pr.src][act_ptr[pr.src][m]:act_ptr[pr.src][m + 1]]
             if not act.shape[0]:
                 continue
             if spk is not None:
@@ -787,19 +906,25 @@ def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
 def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
     """Spikes of population ``k`` in steps ``m0 .. m1-1`` as CSR by step: ``(ptr, index,
     value, v')``."""
-    acts = fwd["active"][k][m0:m1]
-    ptr = np.zeros(m1 - m0 + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum([a.shape[0] for a in acts])
-    idx = np.concatenate(acts) if ptr[-1] else np.zeros(0, dtype=np.int64)
+    full = fwd["act_ptr"][k]
+    lo, hi = full[m0], full[m1]
+    ptr = full[m0:m1 + 1] - lo
+    idx = fwd["act_idx"][k][lo:hi]
     if relaxed_s is not None:
-        val = np.concatenate([relaxed_s[m][a] for m, a in zip(range(m0, m1), acts,
-                                                              strict=True)]) \
-            if ptr[-1] else np.zeros(0)
+        steps = np.repeat(np.arange(m0, m1), np.diff(ptr))
+        val = relaxed_s[steps, idx]
     else:
         val = np.ones(idx.shape[0])
     vp = fwd["vp_ev"].get(k)
-    vpv = np.concatenate(vp[m0:m1]) if vp is not None and ptr[-1] else np.zeros(idx.shape[0])
-    return ptr, idx, val, vpv
+    return ptr, idx, val, (vp[lo:hi] if vp is not None else np.zeros(idx.shape[0]))
+
+
+def _typed(arrays) -> List:
+    """A Numba typed list of (C-contiguous) arrays."""
+    out = List()
+    for a in arrays:
+        out.append(np.ascontiguousarray(a))
+    return out
 
 
 def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
@@ -807,138 +932,130 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     """Gradients of the loss (its gradients ``grads`` w.r.t. the recorded arrays, or the
     step-wise loss ``stream``, whose gradient rows come from the replayed ``v``).  Runs
     the blocks of :func:`block_steps` steps from the last: each block is replayed from its
-    checkpoint (:func:`_replay`), then differentiated step by step.  The increments ``q``
-    of a fractional population are overwritten by the history adjoint ``a^H`` as the
-    adjoint passes them (``fwd["q"]`` is consumed)."""
+    checkpoint (:func:`_replay`), its far history products formed, then differentiated
+    step by step (:func:`_backward_block`).  The increments ``q`` of a fractional
+    population are overwritten by the history adjoint ``a^H`` as the adjoint passes them
+    (``fwd["q"]`` is consumed)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    qa, active, ckpt = fwd["q"], fwd["active"], fwd["ckpt"]
+    qa, ckpt = fwd["q"], fwd["ckpt"]
     depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
     table = parameter_names(prob)
     want = {table[nm] for nm in names}
     nb = block_steps()
-    a_v = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
-    a_G = {k: np.zeros((p.chan_decay.shape[0], p.n)) for k, p in enumerate(pops) if dep[k]}
-    a_s_ring = {k: np.zeros((depth, p.n)) for k, p in enumerate(pops) if dep[k]}
-    fracs = [k for k, p in enumerate(pops) if dep[k] and p.alpha is not None]
+    rows = min(nb, N)
+    dl = [k for k in range(len(pops)) if dep[k]]  # populations with an adjoint
+    pos = {k: d for d, k in enumerate(dl)}
+    theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
+    fr = {k: pops[k].alpha is not None for k in dl}
+    full = {k: fr[k] and not pops[k].soe for k in dl}
     dcoef = {k: kernel_derivative(prob.scheme, pops[k].alpha,
-                                  np.arange(min(pops[k].W, N) + 1)) for k in fracs}
-    far_b = {}
-    g_tau = {k: np.zeros(p.n) for k, p in enumerate(pops) if dep[k]}
-    g_ha = dict.fromkeys(fracs, 0.0)
-    g_c0 = dict.fromkeys(fracs, 0.0)
-    g_corr = dict.fromkeys(fracs, 0.0)
+                                  np.arange(min(pops[k].W, N) + 1)) for k in dl if fr[k]}
+    g_tau = [np.zeros(pops[k].n) for k in dl]
+    g_pop = np.zeros((len(dl), 3))
     g_w = {j: np.zeros(pr.weight.shape[0]) for j, pr in enumerate(projs)
            if ("proj", j) in want}
-    gv = {k: grads.get(f"{p.name}.v") for k, p in enumerate(pops)}
-    gs = {k: grads.get(f"{p.name}.spikes") for k, p in enumerate(pops)}
-    theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
-    ones = [np.ones(p.n) for p in pops]
-    a_d_buf = [np.zeros(p.n) for p in pops]
-    b_buf = [np.zeros(p.n) for p in pops]
-    V = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE adjoint states
-    soe_acc = [np.zeros(p.lam.shape[0]) for p in pops]
-    kap = [1.0 / p.tau for p in pops]
-    inv_den = [1.0 / ((p.coef[0] if p.alpha is not None else 1.0) + theta * p.ha * kk)
-               for p, kk in zip(pops, kap, strict=True)]
-    mats = {id(g): sparse.csr_matrix((g.w, g.post, g.ptr), shape=(pops[pr.src].n,
-                                                                  pops[pr.dst].n))
-            for pr in projs if dep[pr.src] and dep[pr.dst] for g in pr.groups}
-    rows = min(nb, N)
-    buf = {k: {"v": np.empty((rows, p.n)), "d": np.empty((rows, p.n)),
-               "vp": np.empty((rows, p.n)), "held": np.empty((rows, p.n), dtype=np.bool_)}
-           for k, p in enumerate(pops) if dep[k]}
-    srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
-    # buffers reused by every block: arrivals, the far products' factors and results
-    arr = {k: (np.zeros((rows, p.n)), np.zeros((rows, p.chan_decay.shape[0], p.n)))
-           for k, p in enumerate(pops) if dep[k]}
-    far_out = {k: np.empty((2 * rows, pops[k].n)) for k in fracs if not pops[k].soe}
-    toe = np.empty((2 * rows, N)) if far_out else None
     ks = _stream_pop(prob, stream)
     if ks is not None and not dep[ks]:
         ks = None  # no parameter moves it: no gradient to pass on
-    if ks is not None:
-        gv[ks] = np.empty((rows, pops[ks].n))  # the block's loss gradient rows
+    gv, gv_kind = [], []
+    for k in dl:
+        g = grads.get(f"{pops[k].name}.v")
+        if k == ks:
+            g, kind = np.empty((rows, pops[k].n)), 2  # the block's loss gradient rows
+        else:
+            kind = 0 if g is None else 1
+        gv.append(np.zeros((1, 1)) if g is None else g)
+        gv_kind.append(kind)
+    gs = [grads.get(f"{pops[k].name}.spikes") for k in dl]
+    buf = {k: {"v": np.empty((rows, pops[k].n)), "d": np.empty((rows, pops[k].n)),
+               "vp": np.empty((rows, pops[k].n)),
+               "held": np.empty((rows, pops[k].n), dtype=np.bool_)} for k in dl}
+    far_out = {k: np.zeros((2 * rows, pops[k].n)) for k in dl if full[k]}
+    toe = np.empty((2 * rows, N)) if far_out else None
+    arr = {k: (np.zeros((rows, pops[k].n)), np.zeros((rows, pops[k].chan_decay.shape[0],
+                                                       pops[k].n))) for k in dl}
+    srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
+    a_v = [np.zeros(pops[k].n) for k in dl]
+    a_G = [np.zeros((pops[k].chan_decay.shape[0], pops[k].n)) for k in dl]  # noqa: N806
+    a_s_ring = [np.zeros((depth, pops[k].n)) for k in dl]
+    soe_acc = [np.zeros(pops[k].lam.shape[0]) for k in dl]
+    V = [np.zeros((pops[k].lam.shape[0], pops[k].n)) for k in dl]  # noqa: N806
+    kap = [1.0 / pops[k].tau for k in dl]
+    inv_den = [1.0 / ((pops[k].coef[0] if fr[k] else 1.0) + theta * pops[k].ha * kk)
+               for k, kk in zip(dl, kap, strict=True)]
+    # delay groups of the projections into populations with an adjoint
+    grp = [(j, pr, g) for j, pr in enumerate(projs) if dep[pr.dst] for g in pr.groups]
+    wi = {j: i for i, j in enumerate(g_w)}
+    act_ptr, act_idx = fwd["act_ptr"], fwd["act_idx"]
+    spk = ([s if s is not None else np.zeros((1, p.n)) for s, p in zip(fwd["spk"], pops,
+                                                                        strict=True)]
+           if prob.relaxed else [np.ones((1, p.n)) for p in pops])
+    one = np.zeros((1, 1))
+    lists = dict(
+        vk=_typed(buf[k]["v"] for k in dl), dd=_typed(buf[k]["d"] for k in dl),
+        vpb=_typed(buf[k]["vp"] for k in dl), held=_typed(buf[k]["held"] for k in dl),
+        a_v=_typed(a_v), a_s_ring=_typed(a_s_ring), a_G=_typed(a_G),
+        chan_decay=_typed(pops[k].chan_decay for k in dl), gv=_typed(gv),
+        gs=_typed(g if g is not None else np.zeros((1, pops[k].n)) for g, k in zip(gs, dl,
+                                                                                  strict=True)),
+        qa=_typed(qa[k] if fr[k] else one for k in dl),
+        coef=_typed(pops[k].coef if fr[k] else np.zeros(1) for k in dl),
+        dcoef=_typed(dcoef[k] if fr[k] else np.zeros(1) for k in dl),
+        far=_typed(far_out[k] if full[k] else one for k in dl), V=_typed(V),
+        beta=_typed(pops[k].beta for k in dl), lam=_typed(pops[k].lam for k in dl),
+        mu=_typed(pops[k].mu for k in dl), soe_acc=_typed(soe_acc),
+        v_rest=_typed(pops[k].v_rest for k in dl), v_th=_typed(pops[k].v_th for k in dl),
+        v_reset=_typed(pops[k].v_reset for k in dl), tau=_typed(pops[k].tau for k in dl),
+        kap=_typed(kap), inv_den=_typed(inv_den), decay=_typed(decay[k] for k in dl),
+        g_tau=_typed(g_tau), a_d=_typed(np.zeros(pops[k].n) for k in dl),
+        a_q=_typed(np.zeros(pops[k].n) for k in dl), b_q=_typed(np.zeros(pops[k].n) for k in dl),
+        fc=_typed(np.zeros(pops[k].n) for k in dl), zero=_typed(zero[k] for k in dl),
+        g_ptr=_typed(g.ptr for _, _, g in grp), g_post=_typed(g.post for _, _, g in grp),
+        g_w=_typed(g.w for _, _, g in grp), g_widx=_typed(g.widx for _, _, g in grp),
+        act_ptr=_typed(act_ptr), act_idx=_typed(act_idx), spk=_typed(spk),
+        g_wout=_typed(g_w.values()) if g_w else _typed([np.zeros(1)]))
+    ints = dict(
+        frac=np.array([fr[k] for k in dl]), soe=np.array([fr[k] and pops[k].soe for k in dl]),
+        W=np.array([pops[k].W for k in dl], dtype=np.int64),
+        ha=np.array([pops[k].ha for k in dl], dtype=np.float64),
+        reset=np.array([pops[k].reset for k in dl], dtype=np.int64),
+        gv_kind=np.array(gv_kind, dtype=np.int64),
+        gs_kind=np.array([g is not None for g in gs]),
+        g_dst=np.array([pos[pr.dst] for _, pr, _ in grp], dtype=np.int64),
+        g_src=np.array([pos.get(pr.src, -1) for _, pr, _ in grp], dtype=np.int64),
+        g_srcpop=np.array([pr.src for _, pr, _ in grp], dtype=np.int64),
+        g_target=np.array([pr.target for _, pr, _ in grp], dtype=np.int64),
+        g_delay=np.array([g.delay for _, _, g in grp], dtype=np.int64),
+        g_wi=np.array([wi.get(j, -1) for j, _, _ in grp], dtype=np.int64))
     for m0 in range(((N - 1) // nb) * nb, -1, -nb):
         m1 = min(m0 + nb, N)
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
-        for k in buf:  # replay the block from its checkpoint
+        for k in dl:  # replay the block from its checkpoint
             p, ck, bf = pops[k], ckpt[k], buf[k]
-            frac = p.alpha is not None
             ptr, eidx, eval_, evp = _block_events(fwd, k, m0, m1,
                                                   fwd["spk"][k] if prob.relaxed else None)
-            _replay(frac, m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
+            _replay(fr[k], m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
                     ck["until"][m0 // nb].copy(), p.chan_decay, arr[k][0], arr[k][1],
                     p.currents.iconst, p.currents.icol, prob.current_rows(p, m0)[1],
-                    qa[k] if frac else zero2, ptr, eidx, eval_, evp,
+                    qa[k] if fr[k] else zero2, ptr, eidx, eval_, evp,
                     p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
                     p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
-            if frac and not p.soe:  # a^q's and b's lags beyond the block: matrix products
-                far_b[k] = _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N, toe, far_out[k])
+            if full[k]:  # a^q's and b's lags beyond the block: one matrix product
+                _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N, toe, far_out[k])
         if ks is not None:
-            stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[ks][:m1 - m0])
-        for n in range(m1 - 1, m0 - 1, -1):
-            slot = n % depth
-            r = n - m0
-            a_arr = {}
-            for k in range(len(pops) - 1, -1, -1):
-                if not dep[k]:
-                    continue
-                p = pops[k]
-                frac = p.alpha is not None
-                a_s = a_s_ring[k][slot]
-                if gs[k] is not None:
-                    a_s += gs[k][n]
-                if frac and p.soe:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
-                    end = min(n + p.W + 1, N)
-                    far_c, far_dc = p.beta @ V[k], zero[k]
-                    soe_acc[k] += V[k] @ qa[k][n]  # sum_m <q_m, V_j[m]>: the gamma term
-                elif frac:
-                    end = m1
-                    far_c, far_dc = far_b[k][0][r], far_b[k][1][r]
-                else:
-                    end, far_c, far_dc = 0, zero[k], zero[k]
-                a_d = a_d_buf[k]
-                bf = buf[k]
-                gh, gc, gq = _step_backward(
-                    frac, bf["v"][r], bf["d"][r], bf["vp"][r], a_v[k], a_s,
-                    zero[k] if gv[k] is None else gv[k][r] if k == ks else gv[k][n],
-                    far_c, far_dc,
-                    qa[k] if frac else zero2, n, end, p.coef if frac else zero[k],
-                    dcoef[k] if frac else zero[k], p.ha, theta, kap[k], inv_den[k], p.v_rest,
-                    p.v_th, p.v_reset, decay[k], p.tau, dt, prob.relaxed, sk, sp, a_d, g_tau[k],
-                    scratch[k], b_buf[k], bf["held"][r], p.reset)
-                a_s[:] = 0.0
-                if frac and p.soe:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
-                    V[k] *= p.lam[:, None]
-                    if n + p.W < N:
-                        V[k] += p.mu[:, None] * qa[k][n + p.W]
-                if frac:
-                    g_ha[k] += gh
-                    g_c0[k] += gc
-                    g_corr[k] += gq
-                a_vn = a_v[k]  # adjoint of v_n^+ = v_n (+ delta arrivals)
-                if a_G[k].shape[0]:
-                    a_G[k] = a_G[k] * p.chan_decay[:, None] + a_d
-                a_arr[k] = a_vn
-            # arrivals of step n: credit their weights and the spikes that caused them
-            for j, pr in enumerate(projs):
-                k = pr.dst
-                if not dep[k]:
-                    continue
-                a_A = a_arr[k] if pr.target < 0 else a_G[k][pr.target]
-                for g in pr.groups:
-                    m = n - 1 - g.delay
-                    if m < 0:
-                        continue
-                    if j in g_w:
-                        act = active[pr.src][m]
-                        if act.shape[0]:
-                            spk = (fwd["spk"][pr.src][m] if fwd["spk"] is not None
-                                   else ones[pr.src])
-                            _weight_grad(act, spk, g.ptr, g.post, g.widx, a_A, g_w[j])
-                    if dep[pr.src]:  # a^s_pre[m] += W a^A_post[n]: CSR (rows = sources)
-                        a_s_ring[pr.src][m % depth] += mats[id(g)] @ a_A
+            stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[pos[ks]][:m1 - m0])
+        _backward_block(m0, m1, N, depth, prob.relaxed, theta, sk, sp, dt,
+                        ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
+                        ints["gv_kind"], ints["gs_kind"], *[lists[key] for key in (
+                            "vk", "dd", "vpb", "held", "a_v", "a_s_ring", "a_G", "chan_decay",
+                            "gv", "gs", "qa", "coef", "dcoef", "far", "V", "beta", "lam", "mu",
+                            "soe_acc", "v_rest", "v_th", "v_reset", "tau", "kap", "inv_den",
+                            "decay", "g_tau", "a_d", "a_q", "b_q", "fc", "zero")],
+                        g_pop, ints["g_dst"], ints["g_src"], ints["g_srcpop"],
+                        ints["g_target"], ints["g_delay"], ints["g_wi"], lists["g_ptr"],
+                        lists["g_post"], lists["g_w"], lists["g_widx"], lists["act_ptr"],
+                        lists["act_idx"], lists["spk"], lists["g_wout"])
     out = {}
     for nm in names:
         kind = table[nm]
@@ -946,12 +1063,12 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             out[nm] = g_w[kind[1]]
             continue
         k, attr = kind[1], kind[2]
-        p = pops[k]
+        p, d = pops[k], pos[kind[1]]
         if attr == "tau":
-            out[nm] = np.array(g_tau[k].sum()) if p.tau_shared else g_tau[k]
+            out[nm] = np.array(g_tau[d].sum()) if p.tau_shared else g_tau[d]
         else:  # history lags (+ the SOE tail through the fit's dbeta/dalpha), h^a, c_0
-            val = g_corr[k] + (float(p.gam @ soe_acc[k]) if p.soe else 0.0)
-            val += g_ha[k] * p.ha * np.log(dt) + g_c0[k] * dcoef[k][0]
+            val = g_pop[d, 2] + (float(p.gam @ soe_acc[d]) if p.soe else 0.0)
+            val += g_pop[d, 0] * p.ha * np.log(dt) + g_pop[d, 1] * dcoef[k][0]
             out[nm] = np.array(val)
     return out
 
