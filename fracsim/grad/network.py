@@ -359,16 +359,19 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
                 end = min(n + W[d] + 1, N)
                 Vd = V[d]  # noqa: N806
                 K = Vd.shape[0]  # noqa: N806
+                bd = beta[d]
+                fcd = fc[d]
                 for i in range(Vd.shape[1]):
                     acc = 0.0
                     for j in range(K):
-                        acc += beta[d][j] * Vd[j, i]
-                    fc[d][i] = acc
+                        acc += bd[j] * Vd[j, i]
+                    fcd[i] = acc
+                sa = soe_acc[d]
                 for j in range(K):  # sum_m <q_m, V_j[m]>: the gamma term
                     acc = 0.0
                     for i in range(Vd.shape[1]):
                         acc += Vd[j, i] * q2[n, i]
-                    soe_acc[d][j] += acc
+                    sa[j] += acc
                 frow, drow = fc[d], zero[d]
             elif frac[d]:  # far[d]: the block's far rows of a^q, then those of b
                 end = m1
@@ -404,10 +407,11 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
                 g_pop[d, 1] += gc
                 g_pop[d, 2] += gq
             aG = a_G[d]  # noqa: N806
+            ad = a_d[d]
             for c in range(aG.shape[0]):
                 cd = chan_decay[d][c]
                 for i in range(aG.shape[1]):
-                    aG[c, i] = aG[c, i] * cd + a_d[d][i]
+                    aG[c, i] = aG[c, i] * cd + ad[i]
         # arrivals of step n: credit their weights and the spikes that caused them
         for gi in range(g_dst.shape[0]):
             m = n - 1 - g_delay[gi]
@@ -715,6 +719,111 @@ def recordable(prob: Problem) -> list[str]:
     return [f"{p.name}.{var}" for p in prob.pops for var in ("v", "spikes")] + ["t"]
 
 
+@njit(cache=True)
+def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, reset,  # noqa: N803
+                   rec_v_on, rec_s_on, timed, ks, v, G, until, ring, chan_decay, iconst,
+                   icol, rows, coef, q, far, U, beta, lam, mu, tau, v_rest, v_th, v_reset,
+                   decay, ref, rec_v, rec_s, vblk, d_row, h_row, s_row, vp_row, ev_ptr,
+                   ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w):
+    """Steps ``m0 .. m1-1`` of every population (lists in creation order): arrivals
+    from the rings (``ring[k][0]`` delta, ``[1 + c]`` channel ``c``), drive, the step
+    (:func:`_step_forward`; far history rows ``far[k]`` of the block, or the SOE tail),
+    recording, the spikes as events per step (``ev_*``: CSR over the block's steps, with
+    ``v'``) and their scatter into the targets' rings through the delay groups ``g_*``:
+    the per-step loop of :func:`forward`, compiled."""
+    P = len(v)  # noqa: N806
+    for n in range(m0, m1):
+        r = n - m0
+        slot = n % depth
+        for k in range(P):
+            rk = ring[k]
+            vk = v[k]
+            Gk = G[k]  # noqa: N806
+            for i in range(vk.shape[0]):
+                vk[i] += rk[0, slot, i]
+                rk[0, slot, i] = 0.0
+            for c in range(Gk.shape[0]):
+                for i in range(vk.shape[0]):
+                    Gk[c, i] += rk[1 + c, slot, i]
+                    rk[1 + c, slot, i] = 0.0
+            if rec_v_on[k]:
+                rec_v[k][n] = vk
+            if k == ks:
+                vblk[r] = vk
+        for k in range(P):
+            vk = v[k]
+            Gk = G[k]  # noqa: N806
+            nc = Gk.shape[0]
+            dk = d_row[k]
+            ic = iconst[k]
+            col = icol[k]
+            rw = rows[k]
+            tm = timed[k]
+            for i in range(vk.shape[0]):
+                dd = ic[i]
+                if tm:
+                    dd += rw[r, col[i]]
+                if nc:
+                    g = Gk[0, i]
+                    for c in range(1, nc):
+                        g += Gk[c, i]
+                    dd += g
+                dk[i] = dd
+            for c in range(nc):
+                cd = chan_decay[k][c]
+                for i in range(vk.shape[0]):
+                    Gk[c, i] *= cd
+            hk = h_row[k]
+            if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
+                b = min(n, W[k])
+                Uk = U[k]  # noqa: N806
+                bk = beta[k]
+                for i in range(vk.shape[0]):
+                    acc = 0.0
+                    for j in range(Uk.shape[0]):
+                        acc += bk[j] * Uk[j, i]
+                    hk[i] = acc
+                frow = hk
+            elif frac[k]:
+                b = n % nb
+                frow = far[k][r]
+            else:
+                b = 0
+                frow = hk
+            _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, b, ha[k], theta, tau[k],
+                          v_rest[k], v_th[k], v_reset[k], decay[k], relaxed, sk, sp, s_row[k],
+                          hk, until[k], ref[k], reset[k], vp_row[k])
+            if frac[k] and soe[k] and n >= W[k]:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
+                Uk = U[k]  # noqa: N806
+                qk = q[k]
+                for j in range(Uk.shape[0]):
+                    lj = lam[k][j]
+                    mj = mu[k][j]
+                    for i in range(vk.shape[0]):
+                        Uk[j, i] = Uk[j, i] * lj + mj * qk[n - W[k], i]
+            sk_row = s_row[k]
+            if rec_s_on[k]:
+                rec_s[k][n] = sk_row
+            ep = ev_ptr[k]
+            ei = ev_idx[k]
+            ev = ev_vp[k]
+            vpk = vp_row[k]
+            cnt = ep[r]
+            for i in range(vk.shape[0]):
+                if sk_row[i] != 0.0:
+                    ei[cnt] = i
+                    ev[cnt] = vpk[i]
+                    cnt += 1
+            ep[r + 1] = cnt
+            if cnt > ep[r]:
+                act = ei[ep[r]:cnt]
+                for gi in range(g_srcpop.shape[0]):
+                    if g_srcpop[gi] != k:
+                        continue
+                    _scatter(act, sk_row, g_ptr[gi], g_post[gi], g_w[gi],
+                             ring[g_dst[gi]][1 + g_target[gi], (n + 1 + g_delay[gi]) % depth])
+
+
 def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             reads: Sequence[str] | None = None, stream: Stepwise | None = None) -> dict:
     """Simulate; returns the recorded arrays ``reads`` (default: all of
@@ -729,11 +838,6 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     pops, projs = prob.pops, prob.projs
     dep = dep or [False] * len(pops)
     depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
-    # arrival rings per (pop, target): target -1 delta, else channel
-    ring = [{t: np.zeros((depth, p.n)) for t in [-1] + list(range(p.chan_decay.shape[0]))}
-            for p in pops]
-    v = [p.v0.copy() for p in pops]
-    G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]
     reads = set(recordable(prob) if reads is None else reads)
     nb = block_steps()
     ks = _stream_pop(prob, stream)
@@ -743,82 +847,93 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads else None for p in pops]
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
-    active = [[None] * N for _ in pops]
     nblk = -(-N // nb)
-    ckpt = {k: {"v": np.empty((nblk, p.n)), "G": np.empty((nblk,) + G[k].shape),
+    ckpt = {k: {"v": np.empty((nblk, p.n)),
+                "G": np.empty((nblk, p.chan_decay.shape[0], p.n)),
                 "until": np.empty((nblk, p.n), dtype=np.int64)}
             for k, p in enumerate(pops) if keep and dep[k]}
-    vp_ev = {k: [None] * N for k, p in enumerate(pops)
-             if keep and dep[k] and p.alpha is not None}
-    q_hist, far, far_out = {}, {}, {}
+    vp_ev = {k: None for k, p in enumerate(pops) if keep and dep[k] and p.alpha is not None}
+    q_hist, far_out = {}, {}
     for k, p in enumerate(pops):
         if p.alpha is not None:
             q_hist[k] = np.zeros((N, p.n))
-            far_out[k] = np.empty((min(nb, N), p.n))
+            if not p.soe:
+                far_out[k] = np.empty((min(nb, N), p.n))
     toe = np.empty((min(nb, N), N)) if far_out else None  # buffers reused by every block
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
-    vp_row = [np.zeros(p.n) for p in pops]
-    spk_now = [np.zeros(p.n) for p in pops]
+    P = len(pops)  # noqa: N806
+    fr = [p.alpha is not None for p in pops]
+    nch = [p.chan_decay.shape[0] for p in pops]
+    ring = [np.zeros((1 + nch[k], depth, p.n)) for k, p in enumerate(pops)]  # delta, channels
+    v = [p.v0.copy() for p in pops]
+    G = [np.zeros((nch[k], p.n)) for k, p in enumerate(pops)]  # noqa: N806
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     until = [np.zeros(p.n, dtype=np.int64) for p in pops]  # refractory until this step
-    for n in range(N):
-        slot = n % depth
-        if n % nb == 0:
-            for k, ck in ckpt.items():
-                ck["v"][n // nb] = v[k]
-                ck["G"][n // nb] = G[k]
-                ck["until"][n // nb] = until[k]
+    rows_now = [np.zeros((1, 0)) for _ in pops]
+    one = np.zeros((1, 1))
+    grp = [(pr, g) for k in range(P) for pr in projs if pr.src == k for g in pr.groups]
+    ev_ptr = [np.zeros(min(nb, N) + 1, dtype=np.int64) for _ in pops]
+    ev_idx = [np.empty(min(nb, N) * p.n, dtype=np.int64) for p in pops]
+    ev_vp = [np.empty(min(nb, N) * p.n) for p in pops]
+    events = [[] for _ in pops]  # per block: (indices, v') of the spikes
+    lists = {key: _typed(val) for key, val in dict(
+        v=v, G=G, until=until, ring=ring, chan_decay=[p.chan_decay for p in pops],
+        iconst=[p.currents.iconst for p in pops], icol=[p.currents.icol for p in pops],
+        coef=[p.coef if fr[k] else zero[k] for k, p in enumerate(pops)],
+        q=[q_hist[k] if fr[k] else one for k in range(P)],
+        far=[far_out[k] if k in far_out else one for k in range(P)], U=U,
+        beta=[p.beta for p in pops], lam=[p.lam for p in pops], mu=[p.mu for p in pops],
+        tau=[p.tau for p in pops], v_rest=[p.v_rest for p in pops],
+        v_th=[p.v_th for p in pops], v_reset=[p.v_reset for p in pops], decay=decay,
+        ref=[p.ref for p in pops], rec_v=[a if a is not None else one for a in rec_v],
+        rec_s=[a if a is not None else one for a in rec_s],
+        d_row=[np.zeros(p.n) for p in pops], h_row=scratch,
+        s_row=[np.zeros(p.n) for p in pops], vp_row=[np.zeros(p.n) for p in pops],
+        ev_ptr=ev_ptr, ev_idx=ev_idx, ev_vp=ev_vp, g_ptr=[g.ptr for _, g in grp],
+        g_post=[g.post for _, g in grp], g_w=[g.w for _, g in grp]).items()}
+    flags = dict(
+        frac=np.array(fr), soe=np.array([fr[k] and p.soe for k, p in enumerate(pops)]),
+        W=np.array([p.W for p in pops], dtype=np.int64),
+        ha=np.array([p.ha for p in pops], dtype=np.float64),
+        reset=np.array([p.reset for p in pops], dtype=np.int64),
+        rec_v_on=np.array([a is not None for a in rec_v]),
+        rec_s_on=np.array([a is not None for a in rec_s]),
+        timed=np.array([p.currents.n_cols > 0 for p in pops]),
+        g_srcpop=np.array([pr.src for pr, _ in grp], dtype=np.int64),
+        g_dst=np.array([pr.dst for pr, _ in grp], dtype=np.int64),
+        g_target=np.array([pr.target for pr, _ in grp], dtype=np.int64),
+        g_delay=np.array([g.delay for _, g in grp], dtype=np.int64))
+    vb = vblk if ks is not None else one
+    for m0 in range(0, N, nb):
+        m1 = min(m0 + nb, N)
+        for k, ck in ckpt.items():
+            ck["v"][m0 // nb] = v[k]
+            ck["G"][m0 // nb] = G[k]
+            ck["until"][m0 // nb] = until[k]
         for k, p in enumerate(pops):
-            r = ring[k]
-            v[k] += r[-1][slot]
-            r[-1][slot] = 0.0
-            for c in range(p.chan_decay.shape[0]):
-                G[k][c] += r[c][slot]
-                r[c][slot] = 0.0
-            if rec_v[k] is not None:
-                rec_v[k][n] = v[k]
+            if k in far_out:  # far lags by block: one matrix product
+                _history_far(p.coef, q_hist[k], m0, m1 - m0, toe, far_out[k])
+            if p.currents.n_cols:
+                rows_now[k] = prob.current_rows(p, m0)[1]
+        _forward_block(m0, m1, nb, depth, prob.relaxed, theta, sk, sp, flags["frac"],
+                       flags["soe"], flags["W"], flags["ha"], flags["reset"],
+                       flags["rec_v_on"], flags["rec_s_on"], flags["timed"],
+                       -1 if ks is None else ks, lists["v"], lists["G"], lists["until"],
+                       lists["ring"], lists["chan_decay"], lists["iconst"], lists["icol"],
+                       _typed(rows_now), lists["coef"], lists["q"], lists["far"], lists["U"],
+                       lists["beta"], lists["lam"], lists["mu"], lists["tau"],
+                       lists["v_rest"], lists["v_th"], lists["v_reset"], lists["decay"],
+                       lists["ref"], lists["rec_v"], lists["rec_s"], vb, lists["d_row"],
+                       lists["h_row"], lists["s_row"], lists["vp_row"], lists["ev_ptr"],
+                       lists["ev_idx"], lists["ev_vp"], flags["g_srcpop"], flags["g_dst"],
+                       flags["g_target"], flags["g_delay"], lists["g_ptr"], lists["g_post"],
+                       lists["g_w"])
+        for k in range(P):
+            cnt = ev_ptr[k][m1 - m0]
+            events[k].append((np.diff(ev_ptr[k][:m1 - m0 + 1]), ev_idx[k][:cnt].copy(),
+                              ev_vp[k][:cnt].copy() if k in vp_ev else None))
         if ks is not None:
-            vblk[n % nb] = v[ks]
-            if n % nb == nb - 1 or n == N - 1:
-                partial += stream.partial(vblk[:n % nb + 1], n - n % nb)
-        for k, p in enumerate(pops):
-            d = prob.drive(p, n)
-            if G[k].shape[0]:
-                d += G[k].sum(axis=0) if G[k].shape[0] > 1 else G[k][0]
-                G[k] *= p.chan_decay[:, None]
-            frac = p.alpha is not None
-            if frac and p.soe:  # exact window of W lags + the exponential tail beta . U
-                b = min(n, p.W)
-                far_row = p.beta @ U[k]
-            elif frac:
-                b = n % nb
-                if b == 0:  # far lags by block: one matrix product
-                    far[k] = _history_far(p.coef, q_hist[k], n, min(nb, N - n), toe,
-                                          far_out[k])
-                far_row = far[k][b]
-            else:
-                b, far_row = 0, zero[k]
-            s = spk_now[k]
-            _step_forward(frac, v[k], d, far_row, p.coef if frac else zero[k],
-                          q_hist[k] if frac else zero2, n, b, p.ha, theta, p.tau, p.v_rest,
-                          p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, s, scratch[k],
-                          until[k], p.ref, p.reset, vp_row[k])
-            if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
-                U[k] *= p.lam[:, None]
-                U[k] += p.mu[:, None] * q_hist[k][n - p.W]
-            if rec_s[k] is not None:
-                rec_s[k][n] = s
-            act = np.flatnonzero(s)
-            active[k][n] = act
-            if k in vp_ev:
-                vp_ev[k][n] = vp_row[k][act]
-            if act.shape[0]:
-                for pr in projs:
-                    if pr.src != k:
-                        continue
-                    for g in pr.groups:
-                        _scatter(act, s, g.ptr, g.post, g.w, ring[pr.dst][pr.target][
-                            (n + 1 + g.delay) % depth])
+            partial += stream.partial(vblk[:m1 - m0], m0)
     rec = {"t": np.arange(N) * prob.dt} if "t" in reads else {}
     for k, p in enumerate(pops):
         for var, arr in (("v", rec_v[k]), ("spikes", rec_s[k])):
@@ -828,15 +943,14 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     spk = rec_s if prob.relaxed else None
     # the spikes as CSR by step (one index array per population)
     act_ptr, act_idx = [], []
-    for k in range(len(pops)):
+    for k in range(P):
         ptr = np.zeros(N + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([a.shape[0] for a in active[k]])
+        ptr[1:] = np.cumsum(np.concatenate([e[0] for e in events[k]]))
         act_ptr.append(ptr)
-        act_idx.append(np.concatenate(active[k]).astype(np.int64) if ptr[-1]
-                       else np.zeros(0, dtype=np.int64))
-        active[k] = None
+        act_idx.append(np.concatenate([e[1] for e in events[k]]))
         if k in vp_ev:
-            vp_ev[k] = np.concatenate(vp_ev[k]) if ptr[-1] else np.zeros(0)
+            vp_ev[k] = np.concatenate([e[2] for e in events[k]])
+        events[k] = None
     return {"rec": rec, "q": q_hist, "act_ptr": act_ptr, "act_idx": act_idx, "spk": spk,
             "ckpt": ckpt, "vp_ev": vp_ev,
             "value": stream.finish(partial) if ks is not None else None}
