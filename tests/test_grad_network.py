@@ -15,9 +15,10 @@ SUR = fs.surrogate.Sigmoid(width=5.0)
 
 
 def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory=None,
-         t_ref=0.0, reset="shift"):
+         t_ref=0.0, reset="shift", drive=False, loss="mse"):
     """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
-    random delays into L1; loss: MSE of L2's v against a sinusoid."""
+    random delays into L1; loss: MSE of L2's v against a sinusoid (``loss="van_rossum"``:
+    L2's spikes against a spike pattern); ``drive``: a time-varying current into L1 too."""
     rng = np.random.default_rng(seed)
     net = fs.Network(dt=DT, seed=0, scheme=scheme)
     n_in, n1, n2 = 6, 5, 4
@@ -39,6 +40,11 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
                 delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
     net.connect(l1, l2, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
                 synapse=fs.ExpSynapse(tau=3.0))
+    if drive:
+        net.current(l1, fs.TimedArray(rng.uniform(0, 6, (T, n1)), DT))
+    if loss == "van_rossum":
+        target = (rng.random((T, n2)) < 0.05).astype(float)
+        return net, T * DT, fs.grad.loss.van_rossum(target, tau=5.0, dt=DT, on="L2.spikes")
     target = -60 + 5 * np.sin(np.arange(T)[:, None] * 0.2 + np.arange(n2))
     return net, T * DT, fs.grad.loss.mse(target, on="L2.v")
 
@@ -54,18 +60,18 @@ def _names(cfg, base):
     return base + (["L2.alpha"] if "alpha2" in cfg else [])
 
 
-@pytest.mark.parametrize("delta, memory, t_ref, reset", [
-    (False, None, 0.0, "shift"), (True, None, 0.0, "shift"),
-    (False, fs.SOE(tol=1e-8), 0.0, "shift"), (False, None, 2.0, "shift"),
-    (False, None, 0.0, "jump"), (False, fs.SOE(tol=1e-8), 1.0, "subtract")])
-def test_forward_is_the_engine(delta, memory, t_ref, reset):
+@pytest.mark.parametrize("delta, memory, t_ref, reset, drive", [
+    (False, None, 0.0, "shift", False), (True, None, 0.0, "shift", True),
+    (False, fs.SOE(tol=1e-8), 0.0, "shift", False), (False, None, 2.0, "shift", False),
+    (False, None, 0.0, "jump", False), (False, fs.SOE(tol=1e-8), 1.0, "subtract", True)])
+def test_forward_is_the_engine(delta, memory, t_ref, reset, drive):
     net, t_stop, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref,
-                          reset=reset)
+                          reset=reset, drive=drive)
     prob = G.build(net, t_stop, SUR)
     assert (prob.pops[1].soe and prob.pops[1].W < 10) == (memory is not None)
     fwd = G.forward(prob)["rec"]
     net2, _, _ = make(T=150, delta=delta, alpha2=0.6, memory=memory, t_ref=t_ref,
-                      reset=reset)
+                      reset=reset, drive=drive)
     l1, l2 = net2.populations[1], net2.populations[2]
     res = net2.run(t_stop, record={"v": [l1, l2], "spikes": [l1, l2]}, progress=False)
     v = res.state["v"]
@@ -84,6 +90,8 @@ def test_forward_is_the_engine(delta, memory, t_ref, reset):
     dict(scheme="l1", T=150, t_ref=2.0),                # refractory periods (4 steps)
     dict(scheme="l1", T=150, alpha2=0.6, reset="jump"),  # the jump stays in the history
     dict(scheme="gl", T=150, alpha2=0.6, reset="subtract", memory=fs.SOE(tol=1e-8)),
+    dict(scheme="l1", T=150, alpha2=0.6, drive=True),   # replayed drive of a learnable layer
+    dict(scheme="l1", T=150, alpha2=0.6, loss="van_rossum"),  # a loss on spikes (recorded)
 ])
 def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
     names = _names(cfg, ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"])

@@ -208,3 +208,29 @@ def test_poisson_into_a_view_only_drives_that_view():
     # weight 0.5 per event: twice the count is an integer; 40 events expected
     assert np.max(np.abs(2 * v[5:10] - np.round(2 * v[5:10]))) < 1e-3
     assert 10 < np.mean(2 * v[5:10]) < 80
+
+
+def test_current_plan_rows_by_pieces_equal_the_whole_grid():
+    """The gradients' per-block evaluation of currents (CurrentPlan.rows on a piece of the
+    grid) gives the rows of the whole grid: shared and per-neuron specs, two inputs on one
+    neuron, the input gain, gates."""
+    from fracsim.engine.runner import CurrentPlan
+
+    net = fs.Network(dt=0.5)
+    pop = net.population(fs.LIF(tau=10.0, R=2.0), 5, name="P")
+    ta = fs.TimedArray(np.arange(40.0).reshape(20, 2), 1.0)
+    net.current(pop[3:5], ta)
+    net.current(pop[1:4], wave, start=2.0, stop=7.0)
+    net.current(pop, 1.5)
+    plan = CurrentPlan(net, pop)
+    t = np.arange(30) * 0.5
+    whole = plan.rows(t)
+    assert whole.shape == (30, 4) == (30, plan.n_cols)  # none; wave; wave + ta0; ta1
+    pieces = np.vstack([plan.rows(t[a:a + 7]) for a in range(0, 30, 7)])
+    np.testing.assert_array_equal(pieces, whole)
+    d = whole[:, plan.icol]
+    gate = (t >= 2.0 - 1e-9) & (t < 7.0 - 1e-9)
+    np.testing.assert_allclose(d[:, 3], 2.0 * (ta(t)[:, 0] + wave(t) * gate), rtol=1e-15)
+    np.testing.assert_array_equal(d[:, 4], 2.0 * ta(t)[:, 1])
+    assert np.all(d[:, 0] == 0.0) and np.array_equal(d[:, 1], d[:, 2])
+    assert np.all(plan.iconst == 3.0)

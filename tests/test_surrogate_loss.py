@@ -337,3 +337,29 @@ def test_numerical_grad_detects_a_wrong_gradient():
     wrong = L.custom(lambda v: float(np.sum(v**3)), lambda v: 3 * v**2 + 1e-4, on="v")
     with pytest.raises(AssertionError):
         assert_fd(wrong.grad(rec)["v"], L.numerical_grad(wrong, rec, "v"))
+
+
+def test_mse_by_steps_and_in_place_equal_the_whole_array():
+    """The step-wise form simulators use (blocks of rows; nothing recorded) and the in-place
+    gradient give the value and the gradient of the whole array."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(-60, 5, (23, 4))
+    target = rng.normal(-60, 5, (23, 1))
+    for w in (None, rng.uniform(0, 2, (1, 4))):
+        loss = L.mse(target, on="v", weights=w)
+        val, g = loss.value_and_grad({"v": x})
+        sw = loss.stepwise(x.shape)
+        assert sw.key == "v"
+        total, rows = 0.0, np.empty_like(x)
+        for a in range(0, 23, 5):
+            total += sw.partial(x[a:a + 5], a)
+            sw.grad(x[a:a + 5], a, rows[a:a + 5])
+        assert sw.finish(total) == pytest.approx(val, rel=1e-14)
+        np.testing.assert_allclose(rows, g["v"], rtol=1e-14, atol=0)
+        y = x.copy()
+        val2, g2 = loss.value_and_grad({"v": y}, overwrite=True)
+        assert val2 == pytest.approx(val, rel=1e-14)
+        np.testing.assert_allclose(g2["v"], g["v"], rtol=1e-14, atol=0)
+        if w is None:
+            assert g2["v"] is y  # the gradient lives in the recorded array
+    assert L.van_rossum(np.zeros((5, 2)), tau=2.0, dt=0.5).stepwise((5, 2)) is None

@@ -26,18 +26,29 @@ exact for the linear ``F``), 0 for GL::
 
 The adjoint runs ``n = N-1 .. 0`` with ``a^v``, ``a^G`` carried backwards, the spike
 adjoint ``a^s_m`` collected from the arrivals it causes (``a^s_pre[m] += sum_syn w_syn
-a^A_post[m+1+D]``, a sparse mat-vec)
-and the history adjoint ``a^q_m = sum_{n>m} c_{n-m} a^H_n``; weights get
-``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work proportional to the spikes), the
-order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms of h^a and c_0)`` (the
-first sum as a cross-correlation of ``a^H`` and ``q`` over the lags, by FFT).  Both history
-convolutions (``H`` forward, ``a^q`` backward) of a full memory are evaluated by blocks of
-:data:`fracsim.fractional.memory.FAR_BLOCK` steps, the far lags by one matrix product per
-block, as in the engine; with SOE the adjoint carries the states' adjoints
-``V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}`` (O(K) per step) and the order's
-derivative takes the fit's ``dbeta/dalpha`` (:func:`fracsim.grad.alpha.soe_derivative`)
-through ``sum_m <q_m, V_j[m]>``.  Populations that no learnable parameter can influence (e.g. an
-input layer) are simulated forward only.
+a^A_post[m+1+D]``, a sparse mat-vec) and the history adjoint ``a^q_m = sum_{n>m} c_{n-m}
+a^H_n``; weights get ``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work proportional
+to the spikes), the order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms
+of h^a and c_0)``, the first sum taken as ``sum_m <q_m, b_m>``, ``b_m = sum_{n>m}
+dc_{n-m}/dalpha a^H_n``, beside ``a^q_m``.  The history sums of a full memory (``H``
+forward; ``a^q`` and ``b`` backward, one stacked product) are evaluated by blocks of
+:func:`block_steps` steps, the far lags by one matrix product per block, as in the engine;
+with SOE the adjoint carries the states' adjoints ``V_j[n-1] = lam_j V_j[n] + lam_j^(W+1)
+a^H_{n+W}`` (O(K) per step) and the order's derivative takes the fit's ``dbeta/dalpha``
+(:func:`fracsim.grad.alpha.soe_derivative`) through ``sum_m <q_m, V_j[m]>``.  Populations
+that no learnable parameter can influence (e.g. an input layer) are simulated forward only.
+
+Memory (checkpointing by blocks): the forward keeps, per block of :func:`block_steps`
+steps, the state of each population that needs an adjoint (``v``, channels, refractory
+counters), the spikes (CSR by step, with ``v'`` of a fractional neuron's spikes) and the
+increments ``q`` (the full memory's own state, ``N x n`` floats); the adjoint replays each
+block from its checkpoint (:func:`_replay`: ``v' = v^+ + q`` where no spike was sent, so
+no history sum is redone) and overwrites ``q_n`` by ``a^H_n`` as it passes step ``n``.
+Nothing else grows with the number of steps: no ``v``, ``d`` or ``H`` trajectory, and a
+loss that is a sum over steps of one population's ``v`` (``fs.grad.loss.mse``) is summed
+by blocks in the forward, its gradient rows recomputed from the replay, so its ``(N, n)``
+array is never stored.  With SOE the increments are still kept for all steps (the replay
+reads them); a tail-only store is future work.
 
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
@@ -48,9 +59,9 @@ Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per di
 :mod:`.network_forward`.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
 ``"<src>-><dst>.weight"`` (``"<src>-><dst>[k].weight"`` for the k-th of several projections
 between the same populations), gradients shaped like the parameter (a weight gradient has
-one entry per synapse, in the projection's order).  Memory: the trajectory (``v^+``, ``d``,
-``H``, ``q``) and the history adjoint ``a^H`` of the populations that need an adjoint are
-kept, O(N n) floats (no checkpointing yet).
+one entry per synapse, in the projection's order).  The per-step loops of a block (forward
+and adjoint) are compiled Numba functions (:func:`_forward_block`, :func:`_backward_block`)
+over typed lists of the populations' and delay groups' arrays.
 """
 
 from __future__ import annotations
