@@ -114,6 +114,10 @@ class CurrentPlan:
         col = np.array([offs[si] + max(j, 0) for si, j in self.columns], dtype=np.int64)
         one = [(c, col[cols[0]], g) for (cols, g), c in combos.items() if len(cols) == 1]
         self._one = tuple(np.array(x) for x in zip(*one, strict=True)) if one else None
+        if self._one is not None:  # consecutive columns from consecutive inputs: slices
+            c, j, _ = self._one
+            if np.all(np.diff(c) == 1) and np.all(np.diff(j) == 1):
+                self._one = (slice(c[0], c[-1] + 1), slice(j[0], j[-1] + 1), self._one[2])
         self._many = [(c, col[list(cols)], g) for (cols, g), c in combos.items()
                       if len(cols) > 1]
 

@@ -77,6 +77,7 @@ from numba.typed import List
 from ..engine.runner import CurrentPlan
 from ..fractional import memory as fmem
 from ..fractional.weights import kernel
+from ..inputs import evaluate
 from ..models.lif import LIF
 from ..synapses import ExpSynapse
 from . import surrogate as S
@@ -253,11 +254,12 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
 
 
 @njit(cache=True)
-def _step_backward(frac, vk, d, vpr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coef, dcoef, ha,
-                   theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk, sp,
-                   a_d, g_tau, a_q, b_q, held, reset):
+def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coef, dcoef,
+                   ha, theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk,
+                   sp, a_d, g_tau, a_q, b_q, held, reset):
     """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
-    ``d`` and ``v'`` (``vpr``): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
+    ``d``, ``v'`` (``vpr``) and surrogate derivative ``sigma'(v' - v_th)`` (``sgr``, one
+    vectorised evaluation per block): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
     ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
     holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
     writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
@@ -294,7 +296,7 @@ def _step_backward(frac, vk, d, vpr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coe
             dv = vp - vk[i]
             x = vp - v_th[i]
             sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
-            sig = S.surrogate_grad(sk, sp, x, w)
+            sig = sgr[i]
             aq = a_q[i]
             if reset == RESET_SHIFT:
                 a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
@@ -322,7 +324,7 @@ def _step_backward(frac, vk, d, vpr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coe
         vp = vpr[i]
         x = vp - v_th[i]
         sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
-        sig = S.surrogate_grad(sk, sp, x, w)
+        sig = sgr[i]
         if reset == RESET_SUBTRACT:
             a_vp = a_v[i] * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
         else:
@@ -347,7 +349,7 @@ def _spike_adjoint(ptr, post, w, a_arr, out):
 @njit(cache=True)
 def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
                     frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
-                    vk, dd, vpb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
+                    vk, dd, vpb, sgb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
                     dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
                     tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
                     g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
@@ -397,7 +399,8 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
             else:
                 gvrow = zero[d]
             gh, gc, gq = _step_backward(
-                frac[d], vk[d][r], dd[d][r], vpb[d][r], a_v[d], a_s, gvrow, frow, drow, q2, n,
+                frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow, frow,
+                drow, q2, n,
                 end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
                 v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d], g_tau[d], a_q[d],
                 b_q[d], held[d][r], reset[d])
@@ -626,8 +629,9 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                                  f"{a.shape[0]} distinct alphas)")
             alpha = float(a[0])
         plan = CurrentPlan(net, pop)
-        for m0 in range(0, n_steps, 64):  # evaluate once by pieces: bad currents fail here
-            plan.rows(t_grid[m0:m0 + 64])
+        for spec in plan.specs:  # evaluate once by pieces: bad currents fail here
+            for m0 in range(0, n_steps, 1024):
+                evaluate(spec, t_grid[m0:m0 + 1024], f"current into {pop.name}")
         p = _Pop(name=pop.name, n=pop.n, tau=m.value("tau", pop.n),
                  v_rest=m.value("v_rest", pop.n), v_th=m.value("v_th", pop.n),
                  v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
@@ -870,7 +874,9 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             q_hist[k] = np.zeros((N, p.n))
             if not p.soe:
                 far_out[k] = np.empty((min(nb, N), p.n))
-    toe = np.empty((min(nb, N), N)) if far_out else None  # buffers reused by every block
+    sb = SUPER * nb  # the far products by super-blocks: larger, faster matrix products
+    far_sb = {k: np.empty((min(sb, N), pops[k].n)) for k in far_out}
+    toe = np.empty((min(sb, N), N)) if far_out else None  # buffers reused by every block
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     P = len(pops)  # noqa: N806
     fr = [p.alpha is not None for p in pops]
@@ -922,8 +928,13 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             ck["G"][m0 // nb] = G[k]
             ck["until"][m0 // nb] = until[k]
         for k, p in enumerate(pops):
-            if k in far_out:  # far lags by block: one matrix product
-                _history_far(p.coef, q_hist[k], m0, m1 - m0, toe, far_out[k])
+            if k in far_out:  # far lags: the super-block's product + the lags since then
+                s0 = m0 - m0 % sb
+                if m0 == s0:
+                    _history_far(p.coef, q_hist[k], s0, min(sb, N - s0), toe, far_sb[k])
+                rb = m1 - m0
+                _history_far(p.coef, q_hist[k][s0:], m0 - s0, rb, toe, far_out[k])
+                far_out[k][:rb] += far_sb[k][m0 - s0:m0 - s0 + rb]
             if p.currents.n_cols:
                 rows_now[k] = prob.current_rows(p, m0)[1]
         _forward_block(m0, m1, nb, depth, prob.relaxed, theta, sk, sp, flags["frac"],
@@ -985,6 +996,11 @@ def stepwise_loss(prob: Problem, loss: Loss) -> Stepwise | None:
 
 
 # ------------------------------------------------------------------------- adjoint
+#: blocks per super-block: the far history products span SUPER blocks (then a small
+#: product per block adds the lags since the super-block's start)
+SUPER = 4
+
+
 def block_steps() -> int:
     """Steps per block: the far history of a full memory is summed per block (as the
     engine, :data:`fracsim.fractional.memory.FAR_BLOCK`), and the adjoint checkpoints and
@@ -1094,10 +1110,12 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         gv_kind.append(kind)
     gs = [grads.get(f"{pops[k].name}.spikes") for k in dl]
     buf = {k: {"v": np.empty((rows, pops[k].n)), "d": np.empty((rows, pops[k].n)),
-               "vp": np.empty((rows, pops[k].n)),
+               "vp": np.empty((rows, pops[k].n)), "sig": np.empty((rows, pops[k].n)),
                "held": np.empty((rows, pops[k].n), dtype=np.bool_)} for k in dl}
     far_out = {k: np.zeros((2 * rows, pops[k].n)) for k in dl if full[k]}
-    toe = np.empty((2 * rows, N)) if far_out else None
+    sb = SUPER * nb  # the far products by super-blocks: larger, faster matrix products
+    far_sb = {k: np.empty((2 * min(sb, N), pops[k].n)) for k in far_out}
+    toe = np.empty((2 * min(sb, N), N)) if far_out else None
     arr = {k: (np.zeros((rows, pops[k].n)), np.zeros((rows, pops[k].chan_decay.shape[0],
                                                        pops[k].n))) for k in dl}
     srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
@@ -1119,7 +1137,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     one = np.zeros((1, 1))
     lists = dict(
         vk=_typed(buf[k]["v"] for k in dl), dd=_typed(buf[k]["d"] for k in dl),
-        vpb=_typed(buf[k]["vp"] for k in dl), held=_typed(buf[k]["held"] for k in dl),
+        vpb=_typed(buf[k]["vp"] for k in dl), sgb=_typed(buf[k]["sig"] for k in dl),
+        held=_typed(buf[k]["held"] for k in dl),
         a_v=_typed(a_v), a_s_ring=_typed(a_s_ring), a_G=_typed(a_G),
         chan_decay=_typed(pops[k].chan_decay for k in dl), gv=_typed(gv),
         gs=_typed(g if g is not None else np.zeros((1, pops[k].n)) for g, k in zip(gs, dl,
@@ -1166,16 +1185,25 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                     qa[k] if fr[k] else zero2, ptr, eidx, eval_, evp,
                     p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
                     p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
-            if full[k]:  # a^q's and b's lags beyond the block: one matrix product
-                _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, N, toe, far_out[k])
+            rb = m1 - m0  # sigma'(v' - v_th) of the block, vectorised
+            bf["sig"][:rb] = prob.sur.grad(bf["vp"][:rb] - p.v_th)
+            if full[k]:  # a^q's and b's lags beyond the block: the super-block's
+                s0 = m0 - m0 % sb  # product (one for a^q and b) + the lags up to its end
+                s1 = min(s0 + sb, N)
+                if m1 == s1:
+                    _adjoint_far(p.coef, dcoef[k], qa[k], s0, s1, N, toe, far_sb[k])
+                _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, s1, toe, far_out[k])
+                rb, off = m1 - m0, m0 - s0
+                far_out[k][:rb] += far_sb[k][off:off + rb]
+                far_out[k][rb:2 * rb] += far_sb[k][s1 - s0 + off:s1 - s0 + off + rb]
         if ks is not None:
             stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[pos[ks]][:m1 - m0])
         _backward_block(m0, m1, N, depth, prob.relaxed, theta, sk, sp, dt,
                         ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
                         ints["gv_kind"], ints["gs_kind"], *[lists[key] for key in (
-                            "vk", "dd", "vpb", "held", "a_v", "a_s_ring", "a_G", "chan_decay",
-                            "gv", "gs", "qa", "coef", "dcoef", "far", "V", "beta", "lam", "mu",
-                            "soe_acc", "v_rest", "v_th", "v_reset", "tau", "kap", "inv_den",
+                            "vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G",
+                            "chan_decay", "gv", "gs", "qa", "coef", "dcoef", "far", "V",
+                            "beta", "lam", "mu", "soe_acc", "v_rest", "v_th", "v_reset", "tau", "kap", "inv_den",
                             "decay", "g_tau", "a_d", "a_q", "b_q", "fc", "zero")],
                         g_pop, ints["g_dst"], ints["g_src"], ints["g_srcpop"],
                         ints["g_target"], ints["g_delay"], ints["g_wi"], lists["g_ptr"],
