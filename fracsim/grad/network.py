@@ -1060,6 +1060,13 @@ def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
     return ptr, idx, val, (vp[lo:hi] if vp is not None else np.zeros(idx.shape[0]))
 
 
+#: the per-population lists :func:`_backward_block` takes, in its argument order
+_BLOCK_LISTS = ("vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G", "chan_decay", "gv",
+                "gs", "qa", "coef", "dcoef", "far", "V", "beta", "lam", "mu", "soe_acc",
+                "v_rest", "v_th", "v_reset", "tau", "kap", "inv_den", "decay", "g_tau", "a_d",
+                "a_q", "b_q", "fc", "zero")
+
+
 def _typed(arrays) -> List:
     """A Numba typed list of (C-contiguous) arrays."""
     out = List()
@@ -1200,11 +1207,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[pos[ks]][:m1 - m0])
         _backward_block(m0, m1, N, depth, prob.relaxed, theta, sk, sp, dt,
                         ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
-                        ints["gv_kind"], ints["gs_kind"], *[lists[key] for key in (
-                            "vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G",
-                            "chan_decay", "gv", "gs", "qa", "coef", "dcoef", "far", "V",
-                            "beta", "lam", "mu", "soe_acc", "v_rest", "v_th", "v_reset",
-                            "tau", "kap", "inv_den", "decay", "g_tau", "a_d", "a_q", "b_q", "fc", "zero")],
+                        ints["gv_kind"], ints["gs_kind"], *[lists[key] for key in _BLOCK_LISTS],
                         g_pop, ints["g_dst"], ints["g_src"], ints["g_srcpop"],
                         ints["g_target"], ints["g_delay"], ints["g_wi"], lists["g_ptr"],
                         lists["g_post"], lists["g_w"], lists["g_widx"], lists["act_ptr"],
