@@ -348,10 +348,13 @@ def notes(data: dict) -> list[str]:
         "'In->L1.weight', 'L1->L2.weight'], mse, ...)` on the same network as the forward "
         "(forward + backward, median of repeats, fresh process per T after a 20-step warm-up "
         "that compiles its kernels); peak RSS increase = VmHWM at the end minus VmRSS before "
-        "the first timed run, as for torch. It keeps the trajectory of the two layers (v, "
-        "drive, history, increments and the history adjoint: O(T N) floats, no "
-        f"checkpointing yet). Targets: >= 5x faster than torch, <= 1/10 of its peak memory, "
-        f"gradients equal to {GRAD_RTOL:g}.",
+        "the first timed run, as for torch, glibc's mmap threshold fixed in both (fracsim "
+        "collects the previous repeat's garbage before each repeat). The adjoint is "
+        "checkpointed by blocks of 64 steps (replayed in the backward pass); what grows with "
+        "T is the full memory's increments of the two layers (T x 2048 floats each), whose "
+        "memory the history adjoint reuses; the MSE is summed by blocks (no (T, N) record). "
+        f"Targets: >= 5x faster than torch, <= 1/10 of its peak memory, gradients equal to "
+        f"{GRAD_RTOL:g}.",
         f"Loss agreement: the torch forward and fracsim's `net.run` give the same loss to "
         f"{LOSS_RTOL:g} relative (asserted), i.e. the peer runs fracsim's discretisation.",
         "torch: float64, autograd BPTT through all T steps, full-memory history as an explicit "

@@ -874,7 +874,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             q_hist[k] = np.zeros((N, p.n))
             if not p.soe:
                 far_out[k] = np.empty((min(nb, N), p.n))
-    sb = SUPER * nb  # the far products by super-blocks: larger, faster matrix products
+    sb = super_steps(N)  # far products by super-blocks: larger, faster matrix products
     far_sb = {k: np.empty((min(sb, N), pops[k].n)) for k in far_out}
     toe = np.empty((min(sb, N), N)) if far_out else None  # buffers reused by every block
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
@@ -1001,6 +1001,14 @@ def stepwise_loss(prob: Problem, loss: Loss) -> Stepwise | None:
 SUPER = 4
 
 
+def super_steps(N: int) -> int:  # noqa: N803
+    """Steps per super-block for a run of ``N`` steps: up to :data:`SUPER` blocks, and at
+    most ``N / 8`` steps (its buffers, ``(2 x super-block, n)`` per population, stay small
+    beside the ``(N, n)`` increments)."""
+    nb = block_steps()
+    return nb * max(1, min(SUPER, N // (8 * nb)))
+
+
 def block_steps() -> int:
     """Steps per block: the far history of a full memory is summed per block (as the
     engine, :data:`fracsim.fractional.memory.FAR_BLOCK`), and the adjoint checkpoints and
@@ -1120,7 +1128,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                "vp": np.empty((rows, pops[k].n)), "sig": np.empty((rows, pops[k].n)),
                "held": np.empty((rows, pops[k].n), dtype=np.bool_)} for k in dl}
     far_out = {k: np.zeros((2 * rows, pops[k].n)) for k in dl if full[k]}
-    sb = SUPER * nb  # the far products by super-blocks: larger, faster matrix products
+    sb = super_steps(N)  # far products by super-blocks: larger, faster matrix products
     far_sb = {k: np.empty((2 * min(sb, N), pops[k].n)) for k in far_out}
     toe = np.empty((2 * min(sb, N), N)) if far_out else None
     arr = {k: (np.zeros((rows, pops[k].n)), np.zeros((rows, pops[k].chan_decay.shape[0],
