@@ -226,6 +226,20 @@ def worker_cmd(prob_kw: dict, repeats: int, adjoint_out: str | None = None) -> l
     return cmd + (["--adjoint-out", adjoint_out] if adjoint_out else [])
 
 
+def _combine_rounds(results: list[dict], keys: tuple[str, ...]) -> dict:
+    """One side's results over the rounds: medians of the times ``keys`` (all rounds'
+    values under ``<key>_rounds``), the largest peak memory; the rest from the first."""
+    out = dict(results[0])
+    for key in keys:
+        vals = [r[key] for r in results]
+        out[key] = float(np.median(vals))
+        out[key + "_rounds"] = vals
+    for key in ("peak_increase_mb", "peak_rss_mb"):
+        out[key] = max(r[key] for r in results)
+    out["rounds"] = len(results)
+    return out
+
+
 def grad_differences(torch_npz: Path, fracsim_npz: Path) -> dict:
     """``max |g_f - g_t| / max |g_t|`` for each gradient."""
     t, f = np.load(torch_npz), np.load(fracsim_npz)
@@ -387,6 +401,14 @@ def notes(data: dict) -> list[str]:
         "4.5 GB at T = 1000 instead of ~0.9 GB (0.36 GB of saved tensors); the table reports "
         "torch at its best.",
     ]
+    per_round = [f"T = {row['T']}: " + ", ".join(f"{x:.1f}x" for x in row["speedup_rounds"])
+                 for row in data["rows"] if row.get("speedup_rounds")]
+    if per_round:
+        out.append("Rounds: per T, the torch peer and fracsim's adjoint run alternately in fresh "
+                   "processes (each round: the peer's repeats, then fracsim's), so that a drift "
+                   "of the shared machine's speed shows on both sides; the table gives the "
+                   "medians over the rounds (largest peak memory of the rounds); the speed-up "
+                   "of each round: " + "; ".join(per_round) + ".")
     status = []
     for row in data["rows"]:
         t, a = row.get("torch"), row.get("adjoint")
@@ -407,6 +429,8 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--steps", type=int, nargs="+", default=[1000, 4000, 16000])
     ap.add_argument("--scheme", choices=("gl", "l1"), default="l1")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="torch / fracsim alternations per T (one fewer beyond T = 4000)")
     ap.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON)
     ap.add_argument("--peer-timeout", type=float, default=3600.0)
     ap.add_argument("--no-fracsim", action="store_true", help="torch rows only")
@@ -441,20 +465,10 @@ def main(argv=None) -> int:
         kw = {"T": T, "scheme": args.scheme}
         reps = args.repeats if T <= 4000 else 1
         row = {"T": T}
-        log(f"T = {T}: torch peer ({reps} repeat(s)) ...")
+        rounds = args.rounds if T <= 4000 else max(1, args.rounds - 1)
         with tempfile.TemporaryDirectory() as tmp:
             gpath = Path(tmp) / "grads.npz"
-            t_res, err = run_json(peer_cmd(args.peer_python, kw, reps,
-                                           ["--grads-out", str(gpath)]), args.peer_timeout)
-            if t_res is None:
-                row["torch_error"] = err
-                log(f"  torch failed: {err}")
-            else:
-                row["torch"] = t_res
-                problem_text = t_res["problem"]
-                log(f"  torch loss {t_res['loss']:.12g}, forward {t_res['forward_s']:.2f} s, "
-                    f"backward {t_res['backward_s']:.2f} s, peak +{t_res['peak_increase_mb']:.0f}"
-                    " MB")
+            fpath = Path(tmp) / "fracsim_grads.npz"
             if not args.no_fracsim:
                 log(f"T = {T}: fracsim forward ...")
                 f_res, err = run_json(worker_cmd(kw, reps), args.peer_timeout)
@@ -465,19 +479,46 @@ def main(argv=None) -> int:
                     row["fracsim"] = f_res
                     log(f"  fracsim loss {f_res['loss']:.12g}, forward "
                         f"{f_res['forward_s']:.2f} s")
-                log(f"T = {T}: fracsim adjoint ...")
-                fpath = Path(tmp) / "fracsim_grads.npz"
+            # torch and fracsim's adjoint alternate, each round in fresh processes: a drift
+            # of the machine's speed shows in both sides of a round's ratio
+            t_rounds, a_rounds = [], []
+            for rnd in range(rounds):
+                log(f"T = {T}, round {rnd + 1}/{rounds}: torch peer ({reps} repeat(s)) ...")
+                t_res, err = run_json(peer_cmd(args.peer_python, kw, reps,
+                                               ["--grads-out", str(gpath)]), args.peer_timeout)
+                if t_res is None:
+                    row["torch_error"] = err
+                    log(f"  torch failed: {err}")
+                    break
+                t_rounds.append(t_res)
+                problem_text = t_res["problem"]
+                log(f"  torch loss {t_res['loss']:.12g}, forward {t_res['forward_s']:.2f} s, "
+                    f"backward {t_res['backward_s']:.2f} s, peak +{t_res['peak_increase_mb']:.0f}"
+                    " MB")
+                if args.no_fracsim:
+                    continue
+                log(f"T = {T}, round {rnd + 1}/{rounds}: fracsim adjoint ...")
                 a_res, err = run_json(worker_cmd(kw, reps, str(fpath)), args.peer_timeout)
                 if a_res is None:
                     row["adjoint_error"] = err
                     log(f"  fracsim adjoint failed: {err}")
-                else:
-                    if row.get("torch"):
-                        a_res["grad_rel_diff"] = grad_differences(gpath, fpath)
-                    row["adjoint"] = a_res
-                    log(f"  fracsim adjoint {a_res['adjoint_s']:.2f} s, peak "
-                        f"+{a_res['peak_increase_mb']:.0f} MB, grads vs torch "
-                        f"{a_res.get('grad_rel_diff')}")
+                    break
+                a_res["grad_rel_diff"] = grad_differences(gpath, fpath)
+                a_rounds.append(a_res)
+                log(f"  fracsim adjoint {a_res['adjoint_s']:.2f} s, peak "
+                    f"+{a_res['peak_increase_mb']:.0f} MB, grads vs torch "
+                    f"{a_res['grad_rel_diff']}")
+            if t_rounds:
+                row["torch"] = _combine_rounds(t_rounds, ("forward_s", "backward_s"))
+            if a_rounds:
+                row["adjoint"] = _combine_rounds(a_rounds, ("adjoint_s",))
+                row["adjoint"]["grad_rel_diff"] = {
+                    k: max(r["grad_rel_diff"][k] for r in a_rounds)
+                    for k in a_rounds[0]["grad_rel_diff"]}
+                if len(a_rounds) == len(t_rounds):
+                    row["speedup_rounds"] = [
+                        (t["forward_s"] + t["backward_s"]) / a["adjoint_s"]
+                        for t, a in zip(t_rounds, a_rounds, strict=True)]
         if row.get("torch") and row.get("fracsim"):
             rel = abs(row["torch"]["loss"] - row["fracsim"]["loss"]) / abs(row["fracsim"]["loss"])
             row["loss_rel_diff"] = rel
