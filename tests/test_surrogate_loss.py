@@ -363,3 +363,7 @@ def test_mse_by_steps_and_in_place_equal_the_whole_array():
         if w is None:
             assert g2["v"] is y  # the gradient lives in the recorded array
     assert L.van_rossum(np.zeros((5, 2)), tau=2.0, dt=0.5).stepwise((5, 2)) is None
+    bad = x.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"not finite at step 7, index \(2,\)"):
+        L.mse(target).stepwise(x.shape).partial(bad[5:10], 5)

@@ -193,6 +193,11 @@ class MSE(Loss):
         size = max(int(np.prod(shape)), 1)
 
         def partial(x, n0):
+            bad = ~np.isfinite(x)
+            if bad.any():
+                at = np.unravel_index(int(np.flatnonzero(bad)[0]), x.shape)
+                raise ValueError(f"recorded[{self.on!r}] is not finite at step {n0 + at[0]}, "
+                                 f"index {tuple(int(i) for i in at[1:])}")
             d = x - tgt[n0:n0 + x.shape[0]]
             if w is None:
                 flat = d.reshape(-1)

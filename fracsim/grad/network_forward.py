@@ -26,7 +26,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .alpha import kernel_derivative
-from .network import RESET_SHIFT, RESET_SUBTRACT, Problem, build, parameter_names, recordable
+from .network import Problem, build, parameter_names, recordable
+from .network_kernels import RESET_SHIFT, RESET_SUBTRACT
 
 
 def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:

@@ -1,0 +1,481 @@
+"""Compiled kernels of the network gradients (:mod:`fracsim.grad.network`): one step of a
+population forward (:func:`_step_forward`) and backward (:func:`_step_backward`), the
+replay of a checkpointed block (:func:`_replay`), spike scatter, weight gradients and the
+spike adjoint over a projection's synapses, and the per-block loops of the forward pass and
+of the adjoint (:func:`_forward_block`, :func:`_backward_block`) over typed lists of the
+populations' and delay groups' arrays.  Equations: the docstring of
+:mod:`fracsim.grad.network`."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from . import surrogate as S
+
+#: reset semantics of a population (fracsim.fractional.stepper): codes for the kernels
+RESET_SHIFT, RESET_JUMP, RESET_SUBTRACT = 0, 1, 2
+_RESETS = {"shift": RESET_SHIFT, "jump": RESET_JUMP, "subtract": RESET_SUBTRACT}
+
+
+# ------------------------------------------------------------------ spike-driven kernels
+@njit(cache=True)
+def _scatter(active, spike, ptr, post, wsyn, out):
+    """``out[post[s]] += wsyn[s] spike[j]`` for the synapses ``s`` of the active sources
+    ``j`` (``spike`` 1 for a hard spike, ``sigma(x)`` in the relaxed model)."""
+    for a in range(active.shape[0]):
+        j = active[a]
+        sj = spike[j]
+        for s in range(ptr[j], ptr[j + 1]):
+            out[post[s]] += wsyn[s] * sj
+
+
+@njit(cache=True)
+def _weight_grad(active, spike, ptr, post, widx, a_arr, gw):
+    """``gw[widx[s]] += spike[j] a_arr[post[s]]`` for the synapses of the active sources
+    (``widx`` empty: the identity)."""
+    ident = widx.shape[0] == 0
+    for a in range(active.shape[0]):
+        j = active[a]
+        sj = spike[j]
+        for s in range(ptr[j], ptr[j + 1]):
+            gw[s if ident else widx[s]] += sj * a_arr[post[s]]
+
+
+@njit(cache=True)
+def _relaxed(kind, x, w):
+    """The smooth step ``sigma(x)`` of the fixed-width surrogate ``kind`` (as its NumPy
+    ``relaxed``)."""
+    z = x / w
+    if kind == S.KIND_SIGMOID:
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    if kind == S.KIND_ARCTAN:
+        return 0.5 + math.atan(z) / math.pi
+    if kind == S.KIND_TRIANGLE:
+        zc = min(max(z, -1.0), 1.0)
+        return 0.5 * (1.0 + zc) ** 2 if zc <= 0.0 else 1.0 - 0.5 * (1.0 - zc) ** 2
+    if kind == S.KIND_GAUSSIAN:
+        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    return min(max(z + 0.5, 0.0), 1.0)  # rectangle
+
+
+@njit(inline="always", cache=True)
+def _after_reset(reset, relaxed, vp, sv, v_th, v_reset):
+    """``v_{n+1}`` from ``v'`` and the spike value ``sv`` (the engine's resets)."""
+    if reset == RESET_SUBTRACT:
+        return vp - sv * (v_th - v_reset)
+    if relaxed:
+        return vp - sv * (vp - v_reset)
+    return v_reset if sv > 0.0 else vp
+
+
+@njit(cache=True)
+def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
+                  decay, relaxed, sk, sp, s_out, h_out, until, ref, reset, vp_out):
+    """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
+    ``s_out`` the spikes, ``vp_out`` the pre-reset ``v'``; fractional: ``h_out = H_n`` (the
+    far sums ``far_row`` plus the block's own ``b`` lags) and ``q[n]``.  Refractory neurons
+    (``until[i] > n``) are held: ``v' = v_reset`` (integer order) or ``v' = v_n^+``
+    (fractional, ``q_n = 0``), no spike; a threshold crossing starts ``ref[i]`` held
+    steps."""
+    size = v.shape[0]
+    if frac:
+        for i in range(size):
+            h_out[i] = far_row[i]
+        for kk in range(1, b + 1):
+            c = coef[kk]
+            for i in range(size):
+                h_out[i] += c * q[n - kk, i]
+    for i in range(size):
+        vk = v[i]
+        if until[i] > n:
+            if frac:
+                q[n, i] = 0.0
+            else:
+                v[i] = v_reset[i]
+            s_out[i] = 0.0
+            vp_out[i] = vk
+            continue
+        if frac:
+            kap = 1.0 / tau[i]
+            dv = (ha * kap * (v_rest[i] - vk + d[i]) - h_out[i]) / (coef[0] + theta * ha * kap)
+            vp = vk + dv
+        else:
+            v_inf = v_rest[i] + d[i]
+            vp = v_inf + (vk - v_inf) * decay[i]
+        x = vp - v_th[i]
+        if x >= 0.0 and ref[i] > 0:
+            until[i] = n + 1 + ref[i]
+        sv = _relaxed(sk, x, sp[0]) if relaxed else (1.0 if x >= 0.0 else 0.0)
+        vn = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
+        if frac:  # shift: the continuous increment up to threshold; jump/subtract: all of it
+            if reset == RESET_SHIFT:
+                q[n, i] = (vp - vk) - sv * x if relaxed or sv == 0.0 else v_th[i] - vk
+            else:
+                q[n, i] = vn - vk
+        v[i] = vn
+        s_out[i] = sv
+        vp_out[i] = vp
+
+
+@njit(cache=True)
+def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
+            q, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
+            ref, reset, vk_out, d_out, vp_out, held_out, srow, vprow):
+    """Steps ``m0 .. m1-1`` of a population again, from its checkpoint (``v``, channels
+    ``G``, ``until`` at the start of step ``m0``; updated in place): the block's arrivals
+    ``arr_delta`` (rows = steps), ``arr_chan`` (step, channel, neuron) and currents
+    (``itime``: the block's rows) give the drive exactly as :func:`_step_forward`; an
+    integer-order population steps again, a fractional one takes ``v' = v_n^+ + q_n``
+    where no spike was sent (``q_n`` is that increment) and the stored ``v'`` of its
+    spikes (events ``ev_*``, CSR by step), so no history sum is needed.  Writes ``v_n^+``,
+    ``d_n``, ``v'_n`` and the held flags per step."""
+    size = v.shape[0]
+    nc = G.shape[0]
+    timed = itime.shape[1] > 0
+    w = sp[0]
+    for n in range(m0, m1):
+        r = n - m0
+        for i in range(size):
+            v[i] += arr_delta[r, i]
+        for c in range(nc):
+            for i in range(size):
+                G[c, i] += arr_chan[r, c, i]
+        for i in range(size):
+            dd = iconst[i]
+            if timed:
+                dd += itime[r, icol[i]]
+            if nc:
+                g = G[0, i]
+                for c in range(1, nc):
+                    g += G[c, i]
+                dd += g
+            d_out[r, i] = dd
+        for c in range(nc):
+            for i in range(size):
+                G[c, i] *= chan_decay[c]
+        for e in range(ev_ptr[r], ev_ptr[r + 1]):
+            srow[ev_idx[e]] = ev_s[e]
+            vprow[ev_idx[e]] = ev_vp[e]
+        for i in range(size):
+            vk = v[i]
+            vk_out[r, i] = vk
+            hd = until[i] > n
+            held_out[r, i] = hd
+            if hd:
+                if not frac:
+                    v[i] = v_reset[i]
+                vp_out[r, i] = vk
+                continue
+            if frac:
+                vp = vprow[i] if srow[i] != 0.0 else vk + q[n, i]
+            else:
+                v_inf = v_rest[i] + d_out[r, i]
+                vp = v_inf + (vk - v_inf) * decay[i]
+            x = vp - v_th[i]
+            if x >= 0.0 and ref[i] > 0:
+                until[i] = n + 1 + ref[i]
+            sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+            v[i] = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
+            vp_out[r, i] = vp
+        for e in range(ev_ptr[r], ev_ptr[r + 1]):
+            srow[ev_idx[e]] = 0.0
+
+
+@njit(cache=True)
+def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coef, dcoef,
+                   ha, theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk,
+                   sp, a_d, g_tau, a_q, b_q, held, reset):
+    """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
+    ``d``, ``v'`` (``vpr``) and surrogate derivative ``sigma'(v' - v_th)`` (``sgr``, one
+    vectorised evaluation per block): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
+    ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
+    holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
+    writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
+    likewise ``b_n`` with ``dc/dalpha`` (``far_dc``), and the step returns
+    ``(dL/dh^a, dL/dc_0, <q_n, b_n>)``: the last sums to the order's history term
+    ``sum_{m>n} dc_{m-n} <a^H_m, q_n>``.  ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a
+    kap)`` per neuron.  A held neuron passes nothing on (integer order: ``v_{n+1} =
+    v_reset``) or its ``a_v`` unchanged (fractional: ``v_{n+1} = v_n^+``)."""
+    size = vk.shape[0]
+    g_ha = 0.0
+    g_c0 = 0.0
+    g_corr = 0.0
+    w = sp[0]
+    if frac:
+        for i in range(size):
+            a_q[i] = far_c[i]
+            b_q[i] = far_dc[i]
+        for m in range(n + 1, m1):
+            c = coef[m - n]
+            e = dcoef[m - n]
+            for i in range(size):
+                ah = qa[m, i]
+                a_q[i] += c * ah
+                b_q[i] += e * ah
+        for i in range(size):
+            g_corr += qa[n, i] * b_q[i]
+            if held[i]:
+                a_d[i] = 0.0
+                qa[n, i] = 0.0
+                a_v[i] += gv[i]
+                continue
+            rhs = v_rest[i] - vk[i] + d[i]
+            vp = vpr[i]
+            dv = vp - vk[i]
+            x = vp - v_th[i]
+            sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+            sig = sgr[i]
+            aq = a_q[i]
+            if reset == RESET_SHIFT:
+                a_vp = (a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+                        + aq * (1.0 - sv - sig * x))
+            elif reset == RESET_JUMP:  # q_n = v_{n+1} - v_n^+
+                a_vp = (a_v[i] + aq) * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+            else:  # subtract: v_{n+1} = v' - s (v_th - v_reset), q_n = v_{n+1} - v_n^+
+                a_vp = (a_v[i] + aq) * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
+            a_dv = a_vp * inv_den[i]
+            a_v[i] = a_vp - a_dv * ha * kap[i] - aq + gv[i]
+            a_d[i] = a_dv * ha * kap[i]
+            qa[n, i] = -a_dv
+            r = rhs - theta * dv
+            g_tau[i] -= a_dv * ha * r * kap[i] * kap[i]
+            g_ha += a_dv * kap[i] * r
+            g_c0 -= a_dv * dv
+        return g_ha, g_c0, g_corr
+    for i in range(size):
+        if held[i]:
+            a_d[i] = 0.0
+            a_v[i] = gv[i]
+            continue
+        v_inf = v_rest[i] + d[i]
+        e = decay[i]
+        vp = vpr[i]
+        x = vp - v_th[i]
+        sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
+        sig = sgr[i]
+        if reset == RESET_SUBTRACT:
+            a_vp = a_v[i] * (1.0 - sig * (v_th[i] - v_reset[i])) + a_s[i] * sig
+        else:
+            a_vp = a_v[i] * (1.0 - sv - sig * (vp - v_reset[i])) + a_s[i] * sig
+        a_d[i] = a_vp * (1.0 - e)
+        g_tau[i] += a_vp * (vk[i] - v_inf) * e * dt / (tau[i] * tau[i])
+        a_v[i] = a_vp * e + gv[i]
+    return g_ha, g_c0, g_corr
+
+
+@njit(fastmath={"reassoc", "contract"}, cache=True)
+def _spike_adjoint(ptr, post, w, a_arr, out):
+    """``out[j] += sum_s w[s] a_arr[post[s]]`` over the synapses ``s`` of each source ``j``
+    (CSR by source, unsigned indices; the sum may be reassociated: vectorised)."""
+    for j in range(ptr.shape[0] - 1):
+        acc = 0.0
+        for s in range(ptr[j], ptr[j + 1]):
+            acc += w[s] * a_arr[post[s]]
+        out[j] += acc
+
+
+@njit(cache=True)
+def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
+                    frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
+                    vk, dd, vpb, sgb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
+                    dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
+                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
+                    g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
+                    g_widx, act_ptr, act_idx, spk, g_wout):
+    """The adjoint of steps ``m1-1 .. m0`` of every population that needs one (lists
+    indexed by that population, in creation order; ``g_pop`` collects ``(dL/dh^a, dL/dc_0,
+    history term)`` per population) and of the arrivals of each delay group ``g_*``
+    (weights' gradients and the spike adjoints of the sources), as the module docstring:
+    the per-step loop of :func:`backward`, compiled."""
+    P = len(vk)  # noqa: N806
+    for n in range(m1 - 1, m0 - 1, -1):
+        r = n - m0
+        slot = n % depth
+        for d in range(P - 1, -1, -1):
+            a_s = a_s_ring[d][slot]
+            if gs_kind[d]:
+                a_s += gs[d][n]
+            q2 = qa[d]
+            if frac[d] and soe[d]:  # a^q_n = sum_{k<=W} c_k a^H_{n+k} + beta . V[n]
+                end = min(n + W[d] + 1, N)
+                Vd = V[d]  # noqa: N806
+                K = Vd.shape[0]  # noqa: N806
+                bd = beta[d]
+                fcd = fc[d]
+                for i in range(Vd.shape[1]):
+                    acc = 0.0
+                    for j in range(K):
+                        acc += bd[j] * Vd[j, i]
+                    fcd[i] = acc
+                sa = soe_acc[d]
+                for j in range(K):  # sum_m <q_m, V_j[m]>: the gamma term
+                    acc = 0.0
+                    for i in range(Vd.shape[1]):
+                        acc += Vd[j, i] * q2[n, i]
+                    sa[j] += acc
+                frow, drow = fc[d], zero[d]
+            elif frac[d]:  # far[d]: the block's far rows of a^q, then those of b
+                end = m1
+                frow, drow = far[d][r], far[d][m1 - m0 + r]
+            else:
+                end = 0
+                frow, drow = zero[d], zero[d]
+            if gv_kind[d] == 1:
+                gvrow = gv[d][n]
+            elif gv_kind[d] == 2:
+                gvrow = gv[d][r]
+            else:
+                gvrow = zero[d]
+            gh, gc, gq = _step_backward(
+                frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow, frow,
+                drow, q2, n,
+                end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
+                v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d], g_tau[d], a_q[d],
+                b_q[d], held[d][r], reset[d])
+            a_s[:] = 0.0
+            if frac[d] and soe[d]:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
+                Vd = V[d]  # noqa: N806
+                for j in range(Vd.shape[0]):
+                    lj = lam[d][j]
+                    for i in range(Vd.shape[1]):
+                        Vd[j, i] *= lj
+                if n + W[d] < N:
+                    for j in range(Vd.shape[0]):
+                        mj = mu[d][j]
+                        for i in range(Vd.shape[1]):
+                            Vd[j, i] += mj * q2[n + W[d], i]
+            if frac[d]:
+                g_pop[d, 0] += gh
+                g_pop[d, 1] += gc
+                g_pop[d, 2] += gq
+            aG = a_G[d]  # noqa: N806
+            ad = a_d[d]
+            for c in range(aG.shape[0]):
+                cd = chan_decay[d][c]
+                for i in range(aG.shape[1]):
+                    aG[c, i] = aG[c, i] * cd + ad[i]
+        # arrivals of step n: credit their weights and the spikes that caused them
+        for gi in range(g_dst.shape[0]):
+            m = n - 1 - g_delay[gi]
+            if m < 0:
+                continue
+            d = g_dst[gi]
+            a_A = a_v[d] if g_target[gi] < 0 else a_G[d][g_target[gi]]  # noqa: N806
+            wi = g_wi[gi]
+            if wi >= 0:
+                sp_pop = g_srcpop[gi]
+                lo, hi = act_ptr[sp_pop][m], act_ptr[sp_pop][m + 1]
+                if hi > lo:
+                    _weight_grad(act_idx[sp_pop][lo:hi],
+                                 spk[sp_pop][m] if relaxed else spk[sp_pop][0], g_ptr[gi],
+                                 g_post[gi], g_widx[gi], a_A, g_wout[wi])
+            if g_src[gi] >= 0:  # a^s_pre[m] += W a^A_post[n]
+                _spike_adjoint(g_ptr[gi], g_post[gi], g_w[gi], a_A,
+                               a_s_ring[g_src[gi]][m % depth])
+
+
+@njit(cache=True)
+def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, reset,  # noqa: N803
+                   rec_v_on, rec_s_on, timed, ks, v, G, until, ring, chan_decay, iconst,
+                   icol, rows, coef, q, far, U, beta, lam, mu, tau, v_rest, v_th, v_reset,
+                   decay, ref, rec_v, rec_s, vblk, d_row, h_row, s_row, vp_row, ev_ptr,
+                   ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w):
+    """Steps ``m0 .. m1-1`` of every population (lists in creation order): arrivals
+    from the rings (``ring[k][0]`` delta, ``[1 + c]`` channel ``c``), drive, the step
+    (:func:`_step_forward`; far history rows ``far[k]`` of the block, or the SOE tail),
+    recording, the spikes as events per step (``ev_*``: CSR over the block's steps, with
+    ``v'``) and their scatter into the targets' rings through the delay groups ``g_*``:
+    the per-step loop of :func:`forward`, compiled."""
+    P = len(v)  # noqa: N806
+    for n in range(m0, m1):
+        r = n - m0
+        slot = n % depth
+        for k in range(P):
+            rk = ring[k]
+            vk = v[k]
+            Gk = G[k]  # noqa: N806
+            for i in range(vk.shape[0]):
+                vk[i] += rk[0, slot, i]
+                rk[0, slot, i] = 0.0
+            for c in range(Gk.shape[0]):
+                for i in range(vk.shape[0]):
+                    Gk[c, i] += rk[1 + c, slot, i]
+                    rk[1 + c, slot, i] = 0.0
+            if rec_v_on[k]:
+                rec_v[k][n] = vk
+            if k == ks:
+                vblk[r] = vk
+        for k in range(P):
+            vk = v[k]
+            Gk = G[k]  # noqa: N806
+            nc = Gk.shape[0]
+            dk = d_row[k]
+            ic = iconst[k]
+            col = icol[k]
+            rw = rows[k]
+            tm = timed[k]
+            for i in range(vk.shape[0]):
+                dd = ic[i]
+                if tm:
+                    dd += rw[r, col[i]]
+                if nc:
+                    g = Gk[0, i]
+                    for c in range(1, nc):
+                        g += Gk[c, i]
+                    dd += g
+                dk[i] = dd
+            for c in range(nc):
+                cd = chan_decay[k][c]
+                for i in range(vk.shape[0]):
+                    Gk[c, i] *= cd
+            hk = h_row[k]
+            if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
+                b = min(n, W[k])
+                Uk = U[k]  # noqa: N806
+                bk = beta[k]
+                for i in range(vk.shape[0]):
+                    acc = 0.0
+                    for j in range(Uk.shape[0]):
+                        acc += bk[j] * Uk[j, i]
+                    hk[i] = acc
+                frow = hk
+            elif frac[k]:
+                b = n % nb
+                frow = far[k][r]
+            else:
+                b = 0
+                frow = hk
+            _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, b, ha[k], theta, tau[k],
+                          v_rest[k], v_th[k], v_reset[k], decay[k], relaxed, sk, sp, s_row[k],
+                          hk, until[k], ref[k], reset[k], vp_row[k])
+            if frac[k] and soe[k] and n >= W[k]:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
+                Uk = U[k]  # noqa: N806
+                qk = q[k]
+                for j in range(Uk.shape[0]):
+                    lj = lam[k][j]
+                    mj = mu[k][j]
+                    for i in range(vk.shape[0]):
+                        Uk[j, i] = Uk[j, i] * lj + mj * qk[n - W[k], i]
+            sk_row = s_row[k]
+            if rec_s_on[k]:
+                rec_s[k][n] = sk_row
+            ep = ev_ptr[k]
+            ei = ev_idx[k]
+            ev = ev_vp[k]
+            vpk = vp_row[k]
+            cnt = ep[r]
+            for i in range(vk.shape[0]):
+                if sk_row[i] != 0.0:
+                    ei[cnt] = i
+                    ev[cnt] = vpk[i]
+                    cnt += 1
+            ep[r + 1] = cnt
+            if cnt > ep[r]:
+                act = ei[ep[r]:cnt]
+                for gi in range(g_srcpop.shape[0]):
+                    if g_srcpop[gi] != k:
+                        continue
+                    _scatter(act, sk_row, g_ptr[gi], g_post[gi], g_w[gi],
+                             ring[g_dst[gi]][1 + g_target[gi], (n + 1 + g_delay[gi]) % depth])
