@@ -119,6 +119,28 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
         vp_out[i] = vp
 
 
+@njit(inline="always", cache=True)
+def _drive(G, chan_decay, iconst, icol, itime, r, timed, out):
+    """A step's drive ``out = I_const (+ itime[r, icol]) + sum_c G_c`` (the channels after
+    the step's arrivals), then the channels' decay ``G_c *= chan_decay_c``: one function for
+    the forward pass and the adjoint's replay, so that both give the same bits."""
+    nc = G.shape[0]
+    for i in range(out.shape[0]):
+        dd = iconst[i]
+        if timed:
+            dd += itime[r, icol[i]]
+        if nc:
+            g = G[0, i]
+            for c in range(1, nc):
+                g += G[c, i]
+            dd += g
+        out[i] = dd
+    for c in range(nc):
+        cd = chan_decay[c]
+        for i in range(out.shape[0]):
+            G[c, i] *= cd
+
+
 @njit(cache=True)
 def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
             q, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
@@ -142,19 +164,7 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
         for c in range(nc):
             for i in range(size):
                 G[c, i] += arr_chan[r, c, i]
-        for i in range(size):
-            dd = iconst[i]
-            if timed:
-                dd += itime[r, icol[i]]
-            if nc:
-                g = G[0, i]
-                for c in range(1, nc):
-                    g += G[c, i]
-                dd += g
-            d_out[r, i] = dd
-        for c in range(nc):
-            for i in range(size):
-                G[c, i] *= chan_decay[c]
+        _drive(G, chan_decay, iconst, icol, itime, r, timed, d_out[r])
         for e in range(ev_ptr[r], ev_ptr[r + 1]):
             srow[ev_idx[e]] = ev_s[e]
             vprow[ev_idx[e]] = ev_vp[e]
@@ -410,26 +420,8 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
         for k in range(P):
             vk = v[k]
             Gk = G[k]  # noqa: N806
-            nc = Gk.shape[0]
             dk = d_row[k]
-            ic = iconst[k]
-            col = icol[k]
-            rw = rows[k]
-            tm = timed[k]
-            for i in range(vk.shape[0]):
-                dd = ic[i]
-                if tm:
-                    dd += rw[r, col[i]]
-                if nc:
-                    g = Gk[0, i]
-                    for c in range(1, nc):
-                        g += Gk[c, i]
-                    dd += g
-                dk[i] = dd
-            for c in range(nc):
-                cd = chan_decay[k][c]
-                for i in range(vk.shape[0]):
-                    Gk[c, i] *= cd
+            _drive(Gk, chan_decay[k], iconst[k], icol[k], rows[k], r, timed[k], dk)
             hk = h_row[k]
             if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
                 b = min(n, W[k])
