@@ -354,6 +354,13 @@ def _dependent(prob: Problem, names: Sequence[str]) -> list[bool]:
     return dep
 
 
+def ring_depth(prob: Problem) -> int:
+    """Slots of the arrival rings: a spike of step ``m`` arrives at ``m + 1 + D``, so the
+    longest delay ``D`` plus two steps (the forward passes, the tangents and the adjoint's
+    spike-adjoint ring use the same)."""
+    return max([g.delay for pr in prob.projs for g in pr.groups] + [0]) + 2
+
+
 def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int, toe: np.ndarray,
                  out: np.ndarray) -> np.ndarray:
     """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product, the
@@ -393,7 +400,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     N = prob.N  # noqa: N806
     pops, projs = prob.pops, prob.projs
     dep = dep or [False] * len(pops)
-    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
+    depth = ring_depth(prob)
     reads = set(recordable(prob) if reads is None else reads)
     nb = block_steps()
     ks = _stream_pop(prob, stream)
@@ -428,7 +435,6 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     until = [np.zeros(p.n, dtype=np.int64) for p in pops]  # refractory until this step
     rows_now = [np.zeros((1, 0)) for _ in pops]
-    one = np.zeros((1, 1))
     grp = [(pr, g) for k in range(P) for pr in projs if pr.src == k for g in pr.groups]
     ev_ptr = [np.zeros(min(nb, N) + 1, dtype=np.int64) for _ in pops]
     ev_idx = [np.empty(min(nb, N) * p.n, dtype=np.int64) for p in pops]
@@ -438,13 +444,13 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         v=v, G=G, until=until, ring=ring, chan_decay=[p.chan_decay for p in pops],
         iconst=[p.currents.iconst for p in pops], icol=[p.currents.icol for p in pops],
         coef=[p.coef if fr[k] else zero[k] for k, p in enumerate(pops)],
-        q=[q_hist[k] if fr[k] else one for k in range(P)],
-        far=[far_out[k] if k in far_out else one for k in range(P)], U=U,
+        q=[q_hist[k] if fr[k] else zero2 for k in range(P)],
+        far=[far_out[k] if k in far_out else zero2 for k in range(P)], U=U,
         beta=[p.beta for p in pops], lam=[p.lam for p in pops], mu=[p.mu for p in pops],
         tau=[p.tau for p in pops], v_rest=[p.v_rest for p in pops],
         v_th=[p.v_th for p in pops], v_reset=[p.v_reset for p in pops], decay=decay,
-        ref=[p.ref for p in pops], rec_v=[a if a is not None else one for a in rec_v],
-        rec_s=[a if a is not None else one for a in rec_s],
+        ref=[p.ref for p in pops], rec_v=[a if a is not None else zero2 for a in rec_v],
+        rec_s=[a if a is not None else zero2 for a in rec_s],
         d_row=[np.zeros(p.n) for p in pops], h_row=scratch,
         s_row=[np.zeros(p.n) for p in pops], vp_row=[np.zeros(p.n) for p in pops],
         ev_ptr=ev_ptr, ev_idx=ev_idx, ev_vp=ev_vp, g_ptr=[g.ptr for _, g in grp],
@@ -461,7 +467,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         g_dst=np.array([pr.dst for pr, _ in grp], dtype=np.int64),
         g_target=np.array([pr.target for pr, _ in grp], dtype=np.int64),
         g_delay=np.array([g.delay for _, g in grp], dtype=np.int64))
-    vb = vblk if ks is not None else one
+    vb = vblk if ks is not None else zero2
     for m0 in range(0, N, nb):
         m1 = min(m0 + nb, N)
         for k, ck in ckpt.items():
@@ -636,7 +642,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
     qa, ckpt = fwd["q"], fwd["ckpt"]
-    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
+    depth = ring_depth(prob)
     table = parameter_names(prob)
     want = {table[nm] for nm in names}
     nb = block_steps()
@@ -690,7 +696,6 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     spk = ([s if s is not None else np.zeros((1, p.n)) for s, p in zip(fwd["spk"], pops,
                                                                         strict=True)]
            if prob.relaxed else [np.ones((1, p.n)) for p in pops])
-    one = np.zeros((1, 1))
     lists = dict(
         vk=_typed(buf[k]["v"] for k in dl), dd=_typed(buf[k]["d"] for k in dl),
         vpb=_typed(buf[k]["vp"] for k in dl), sgb=_typed(buf[k]["sig"] for k in dl),
@@ -699,10 +704,10 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         chan_decay=_typed(pops[k].chan_decay for k in dl), gv=_typed(gv),
         gs=_typed(g if g is not None else np.zeros((1, pops[k].n)) for g, k in zip(gs, dl,
                                                                                   strict=True)),
-        qa=_typed(qa[k] if fr[k] else one for k in dl),
+        qa=_typed(qa[k] if fr[k] else zero2 for k in dl),
         coef=_typed(pops[k].coef if fr[k] else np.zeros(1) for k in dl),
         dcoef=_typed(dcoef[k] if fr[k] else np.zeros(1) for k in dl),
-        far=_typed(far_out[k] if full[k] else one for k in dl), V=_typed(V),
+        far=_typed(far_out[k] if full[k] else zero2 for k in dl), V=_typed(V),
         beta=_typed(pops[k].beta for k in dl), lam=_typed(pops[k].lam for k in dl),
         mu=_typed(pops[k].mu for k in dl), soe_acc=_typed(soe_acc),
         v_rest=_typed(pops[k].v_rest for k in dl), v_th=_typed(pops[k].v_th for k in dl),

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .alpha import kernel_derivative
-from .network import Problem, build, parameter_names, recordable
+from .network import Problem, build, parameter_names, recordable, ring_depth
 from .network_kernels import RESET_SHIFT, RESET_SUBTRACT
 
 
@@ -35,7 +35,7 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     :func:`fracsim.grad.network.parameter_names` -> direction)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    depth = max([g.delay for pr in projs for g in pr.groups] + [0]) + 2
+    depth = ring_depth(prob)
     dtau = [np.zeros(p.n) for p in pops]
     dalpha = [0.0] * len(pops)
     dw = [np.zeros(pr.weight.shape[0]) for pr in projs]
