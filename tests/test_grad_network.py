@@ -175,16 +175,21 @@ def test_network_gradient_errors_name_the_problem():
         fs.grad.value_and_grad(net, ["S.tau"], loss, 10.0, surrogate=SUR)
 
 
-@pytest.mark.parametrize("steps", [128, 192])
-def test_far_history_by_super_blocks_gives_the_same_gradient(monkeypatch, steps):
-    """Long runs sum the far history by super-blocks of several blocks (then a small product
-    per block): forced on a short run, the loss and every gradient agree with the one-block
-    products to rounding (a wrong offset or a missing correction would not)."""
+@pytest.mark.parametrize("fft_min, sup", [(64, 1), (128, 1), (256, 2)])
+def test_far_history_by_ffts_and_super_blocks_gives_the_same_gradient(monkeypatch, fft_min,
+                                                                       sup):
+    """Long runs sum the far history by FFTs between chunks and by super-block products
+    within them (fracsim.fractional.far_sums): forced on a short run (chunks of 1, 2 or 4
+    blocks, FFTs on column chunks of 2), the loss and every gradient agree with the
+    block-by-block products to rounding (a wrong offset, lag or missing term would not)."""
+    from fracsim.fractional import far_sums as FS
+
     cfg = dict(scheme="l1", T=300, alpha2=0.6)
     names = ["L1.alpha", "L2.alpha", "L1.tau", "In->L1.weight", "L1->L2.weight"]
-    val, g = _grads(cfg, names)
-    assert G.super_steps(300) == G.block_steps()  # short runs: one block
-    monkeypatch.setattr(G, "super_steps", lambda n: steps)
+    val, g = _grads(cfg, names)  # 300 steps: one chunk, super-blocks of one block
+    monkeypatch.setattr(FS, "FFT_MIN", fft_min)
+    monkeypatch.setattr(FS, "FFT_COLUMNS", 2)
+    monkeypatch.setattr(FS, "_super_steps", lambda N, nb, P: min(sup * nb, P))
     val_s, g_s = _grads(cfg, names)
     assert val_s == pytest.approx(val, rel=1e-13)
     for nm in names:

@@ -74,6 +74,7 @@ from numba.typed import List
 
 from ..engine.runner import CurrentPlan
 from ..fractional import memory as fmem
+from ..fractional.far_sums import FarSums
 from ..fractional.weights import kernel
 from ..inputs import evaluate
 from ..models.lif import LIF
@@ -361,16 +362,6 @@ def ring_depth(prob: Problem) -> int:
     return max([g.delay for pr in prob.projs for g in pr.groups] + [0]) + 2
 
 
-def _history_far(coef: np.ndarray, q: np.ndarray, n0: int, rows: int, toe: np.ndarray,
-                 out: np.ndarray) -> np.ndarray:
-    """``far[b] = sum_{m < n0} c_{n0+b-m} q_m`` for ``b < rows`` (one matrix product, the
-    engine's far sums of ``fill_far``), into ``out`` (the Toeplitz factor in ``toe``)."""
-    if n0 == 0:
-        out[:rows] = 0.0
-        return out[:rows]
-    return np.matmul(fmem.far_kernel(coef, n0, rows, toe), q[:n0], out=out[:rows])
-
-
 def _kernel_constants(prob: Problem) -> tuple:
     """What the step kernels take besides the state: ``theta`` (1 for L1, 0 for GL), the
     surrogate's kind and parameters, ``exp(-dt/tau)`` per population, zero placeholders
@@ -422,9 +413,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             q_hist[k] = np.zeros((N, p.n))
             if not p.soe:
                 far_out[k] = np.empty((min(nb, N), p.n))
-    sb = super_steps(N)  # far products by super-blocks: larger, faster matrix products
-    far_sb = {k: np.empty((min(sb, N), pops[k].n)) for k in far_out}
-    toe = np.empty((min(sb, N), N)) if far_out else None  # buffers reused by every block
+    far_sums = {k: FarSums(pops[k].coef, N, nb, pops[k].n) for k in far_out}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     P = len(pops)  # noqa: N806
     fr = [p.alpha is not None for p in pops]
@@ -475,13 +464,9 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             ck["G"][m0 // nb] = G[k]
             ck["until"][m0 // nb] = until[k]
         for k, p in enumerate(pops):
-            if k in far_out:  # far lags: the super-block's product + the lags since then
-                s0 = m0 - m0 % sb
-                if m0 == s0:
-                    _history_far(p.coef, q_hist[k], s0, min(sb, N - s0), toe, far_sb[k])
-                rb = m1 - m0
-                _history_far(p.coef, q_hist[k][s0:], m0 - s0, rb, toe, far_out[k])
-                far_out[k][:rb] += far_sb[k][m0 - s0:m0 - s0 + rb]
+            if k in far_out:  # far lags: completed in the block's rows of q (the rows
+                far_sums[k].forward(q_hist[k], m0)  # to come), read before the block writes
+                far_out[k][:m1 - m0] = q_hist[k][m0:m1]
             if p.currents.n_cols:
                 rows_now[k] = prob.current_rows(p, m0)[1]
         _forward_block(m0, m1, nb, depth, prob.relaxed, theta, sk, sp, flags["frac"],
@@ -543,19 +528,6 @@ def stepwise_loss(prob: Problem, loss: Loss) -> Stepwise | None:
 
 
 # ------------------------------------------------------------------------- adjoint
-#: blocks per super-block: the far history products span SUPER blocks (then a small
-#: product per block adds the lags since the super-block's start)
-SUPER = 4
-
-
-def super_steps(N: int) -> int:  # noqa: N803
-    """Steps per super-block for a run of ``N`` steps: up to :data:`SUPER` blocks, and at
-    most ``N / 8`` steps (its buffers, ``(2 x super-block, n)`` per population, stay small
-    beside the ``(N, n)`` increments)."""
-    nb = block_steps()
-    return nb * max(1, min(SUPER, N // (8 * nb)))
-
-
 def block_steps() -> int:
     """Steps per block: the far history of a full memory is summed per block (as the
     engine, :data:`fracsim.fractional.memory.FAR_BLOCK`), and the adjoint checkpoints and
@@ -674,10 +646,11 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     buf = {k: {"v": np.empty((rows, pops[k].n)), "d": np.empty((rows, pops[k].n)),
                "vp": np.empty((rows, pops[k].n)), "sig": np.empty((rows, pops[k].n)),
                "held": np.empty((rows, pops[k].n), dtype=np.bool_)} for k in dl}
-    far_out = {k: np.zeros((2 * rows, pops[k].n)) for k in dl if full[k]}
-    sb = super_steps(N)  # far products by super-blocks: larger, faster matrix products
-    far_sb = {k: np.empty((2 * min(sb, N), pops[k].n)) for k in far_out}
-    toe = np.empty((2 * min(sb, N), N)) if far_out else None
+    far_out = {k: np.zeros((rows, pops[k].n)) for k in dl if full[k]}
+    far_sums = {k: FarSums(pops[k].coef, N, nb, pops[k].n,
+                           dcoef[k] if ("pop", k, "alpha") in want else None) for k in far_out}
+    for fs_k in far_sums.values():
+        fs_k.start_adjoint()
     arr = {k: (np.zeros((rows, pops[k].n)), np.zeros((rows, pops[k].chan_decay.shape[0],
                                                        pops[k].n))) for k in dl}
     srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
@@ -748,15 +721,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                     p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
             rb = m1 - m0  # sigma'(v' - v_th) of the block, vectorised
             bf["sig"][:rb] = prob.sur.grad(bf["vp"][:rb] - p.v_th)
-            if full[k]:  # a^q's and b's lags beyond the block: the super-block's
-                s0 = m0 - m0 % sb  # product (one for a^q and b) + the lags up to its end
-                s1 = min(s0 + sb, N)
-                if m1 == s1:
-                    _adjoint_far(p.coef, dcoef[k], qa[k], s0, s1, N, toe, far_sb[k])
-                _adjoint_far(p.coef, dcoef[k], qa[k], m0, m1, s1, toe, far_out[k])
-                rb, off = m1 - m0, m0 - s0
-                far_out[k][:rb] += far_sb[k][off:off + rb]
-                far_out[k][rb:2 * rb] += far_sb[k][s1 - s0 + off:s1 - s0 + off + rb]
+            if full[k]:  # a^q's lags beyond the block (their order term to alpha's)
+                g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:
             stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[pos[ks]][:m1 - m0])
         _backward_block(m0, m1, N, depth, prob.relaxed, theta, sk, sp, dt,
@@ -781,23 +747,6 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             val += g_pop[d, 0] * p.ha * np.log(dt) + g_pop[d, 1] * dcoef[k][0]
             out[nm] = np.array(val)
     return out
-
-
-def _adjoint_far(coef: np.ndarray, dcoef: np.ndarray, a_h: np.ndarray, m0: int, m1: int,
-                 N: int, toe: np.ndarray, out: np.ndarray) -> tuple:  # noqa: N803
-    """``far[r] = sum_{m >= m1} c_{m - m0 - r} a_h[m]`` for the block's steps ``m0 + r <
-    m1``, and the same with ``dc/dalpha``: one matrix product for both, its factor built in
-    ``toe`` and its result in ``out`` (reused buffers)."""
-    rows, cnt = m1 - m0, N - m1
-    if cnt <= 0:
-        out[:2 * rows] = 0.0
-        return out[:rows], out[rows:2 * rows]
-    # row r needs c_{rows - r + j}, j = 0 .. cnt-1: windows of c_1 .. c_{rows + cnt - 1}
-    win = np.lib.stride_tricks.sliding_window_view
-    np.copyto(toe[:rows, :cnt], win(coef[1:rows + cnt], cnt)[::-1])
-    np.copyto(toe[rows:2 * rows, :cnt], win(dcoef[1:rows + cnt], cnt)[::-1])
-    res = np.matmul(toe[:2 * rows, :cnt], a_h[m1:N], out=out[:2 * rows])
-    return res[:rows], res[rows:]
 
 
 # ---------------------------------------------------------------------------- API

@@ -326,9 +326,9 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
                         acc += Vd[j, i] * q2[n, i]
                     sa[j] += acc
                 frow, drow = fc[d], zero[d]
-            elif frac[d]:  # far[d]: the block's far rows of a^q, then those of b
-                end = m1
-                frow, drow = far[d][r], far[d][m1 - m0 + r]
+            elif frac[d]:  # far[d]: the block's far rows of a^q (the far lags' order
+                end = m1  # term is the tree's, added to g_pop by the caller)
+                frow, drow = far[d][r], zero[d]
             else:
                 end = 0
                 frow, drow = zero[d], zero[d]
