@@ -15,10 +15,11 @@ SUR = fs.surrogate.Sigmoid(width=5.0)
 
 
 def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory=None,
-         t_ref=0.0, reset="shift", drive=False, loss="mse"):
+         t_ref=0.0, reset="shift", drive=False, loss="mse", recurrent=False):
     """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
     random delays into L1; loss: MSE of L2's v against a sinusoid (``loss="van_rossum"``:
-    L2's spikes against a spike pattern); ``drive``: a time-varying current into L1 too."""
+    L2's spikes against a spike pattern); ``drive``: a time-varying current into L1 too;
+    ``recurrent``: L1 -> L1 and L2 -> L1 too (cycles: the adjoint interleaves the layers)."""
     rng = np.random.default_rng(seed)
     net = fs.Network(dt=DT, seed=0, scheme=scheme)
     n_in, n1, n2 = 6, 5, 4
@@ -40,6 +41,11 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
                 delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
     net.connect(l1, l2, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
                 synapse=fs.ExpSynapse(tau=3.0))
+    if recurrent:
+        net.connect(l1, l1, rule="all_to_all", weight=lambda g, n: g.uniform(-3, 2, n),
+                    delay=(0.5, 1.5), synapse=fs.ExpSynapse(tau=4.0))
+        net.connect(l2, l1, rule="all_to_all", weight=lambda g, n: g.uniform(-4, 2, n),
+                    delay=1.5, synapse="delta")
     if drive:
         net.current(l1, fs.TimedArray(rng.uniform(0, 6, (T, n1)), DT))
     if loss == "van_rossum":
@@ -92,9 +98,11 @@ def test_forward_is_the_engine(delta, memory, t_ref, reset, drive):
     dict(scheme="gl", T=150, alpha2=0.6, reset="subtract", memory=fs.SOE(tol=1e-8)),
     dict(scheme="l1", T=150, alpha2=0.6, drive=True),   # replayed drive of a learnable layer
     dict(scheme="l1", T=150, alpha2=0.6, loss="van_rossum"),  # a loss on spikes (recorded)
+    dict(scheme="l1", T=150, alpha2=0.6, recurrent=True),  # cycles: L1 -> L1, L2 -> L1
 ])
 def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
     names = _names(cfg, ["L1.alpha", "L1.tau", "L2.tau", "In->L1.weight", "L1->L2.weight"])
+    names += ["L1->L1.weight", "L2->L1.weight"] if cfg.get("recurrent") else []
     val, g = _grads(cfg, names, relaxed=True)
     val_fd, g_fd = _grads(cfg, names, relaxed=True, method="finite_difference", eps=1e-5)
     assert val == val_fd
@@ -112,11 +120,13 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(cfg):
                                  dict(scheme="l1", T=150, alpha2=0.6, memory=fs.SOE(tol=1e-8)),
                                  dict(scheme="l1", T=150, t_ref=2.0),
                                  dict(scheme="l1", T=150, alpha2=0.6, reset="jump"),
-                                 dict(scheme="gl", T=120, alpha2=0.6, reset="subtract")])
+                                 dict(scheme="gl", T=120, alpha2=0.6, reset="subtract"),
+                                 dict(scheme="l1", T=120, alpha2=0.7, recurrent=True)])
 def test_forward_mode_equals_the_adjoint(cfg, relaxed):
     """Tangents (one pass per direction) give the adjoint's gradient, for the relaxed
     network and for hard spikes with the surrogate derivative (the same linearisation)."""
     names = _names(cfg, ["L1.alpha", "L2.tau", "In->L1.weight", "L1->L2.weight"])
+    names += ["L2->L1.weight"] if cfg.get("recurrent") else []
     val, ga = _grads(cfg, names, relaxed=relaxed)
     val_f, gf = _grads(cfg, names, relaxed=relaxed, method="forward")
     assert val_f == pytest.approx(val, rel=1e-12)
@@ -195,3 +205,26 @@ def test_far_history_by_ffts_and_super_blocks_gives_the_same_gradient(monkeypatc
     for nm in names:
         a, b = np.atleast_1d(g[nm]), np.atleast_1d(g_s[nm])
         assert np.max(np.abs(a - b)) <= 1e-11 * np.max(np.abs(a)), nm
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_adjoint_passes_batched_or_interleaved_give_the_same_gradient(monkeypatch, recurrent):
+    """A feed-forward network's adjoint goes layer by layer per block (the spike adjoints
+    of a block in one batched product), a recurrent one step by step; forcing the
+    interleaved passes on the feed-forward network changes only the rounding."""
+    assert G._adjoint_passes(2, np.array([0, -1]), np.array([1, 0]))[0].shape == (3,)
+    assert G._adjoint_passes(2, np.array([0, 1]), np.array([1, 0]))[0].tolist() == [0, 2]
+    assert G._adjoint_passes(1, np.array([0]), np.array([0]))[0].tolist() == [0, 1]
+    cfg = dict(scheme="l1", T=200, alpha2=0.6, recurrent=recurrent)
+    names = ["L1.alpha", "L2.alpha", "L1.tau", "In->L1.weight", "L1->L2.weight"]
+    val, g = _grads(cfg, names)
+    interleaved = G._adjoint_passes
+    monkeypatch.setattr(G, "_adjoint_passes", lambda P, src, dst: interleaved(
+        P, np.concatenate([src, [0]]), np.concatenate([dst, [0]])))  # a loop: interleaved
+    val_i, g_i = _grads(cfg, names)
+    assert val_i == val
+    for nm in names:
+        a, b = np.atleast_1d(g[nm]), np.atleast_1d(g_i[nm])
+        assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a)), nm
+        if recurrent:  # interleaved either way: the same bits
+            np.testing.assert_array_equal(a, b)

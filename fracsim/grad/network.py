@@ -86,10 +86,11 @@ from .network_kernels import (
     _RESETS,
     RESET_JUMP,
     RESET_SHIFT,
-    _backward_block,
+    _backward_pass,
     _forward_block,
     _replay,
     _scatter,
+    _spike_adjoint_block,
 )
 
 
@@ -587,7 +588,7 @@ def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
     return ptr, idx, val, (vp[lo:hi] if vp is not None else np.zeros(idx.shape[0]))
 
 
-#: the per-population lists :func:`_backward_block` takes, in its argument order
+#: the per-population lists :func:`_backward_pass` takes, in its argument order
 _BLOCK_LISTS = ("vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G", "chan_decay", "gv",
                 "gs", "qa", "coef", "dcoef", "far", "V", "beta", "lam", "mu", "soe_acc",
                 "v_rest", "v_th", "v_reset", "tau", "kap", "inv_den", "decay", "g_tau", "a_d",
@@ -608,7 +609,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     step-wise loss ``stream``, whose gradient rows come from the replayed ``v``).  Runs
     the blocks of :func:`block_steps` steps from the last: each block is replayed from its
     checkpoint (:func:`_replay`), its far history products formed, then differentiated
-    step by step (:func:`_backward_block`).  The increments ``q`` of a fractional
+    step by step (:func:`_backward_pass`).  The increments ``q`` of a fractional
     population are overwritten by the history adjoint ``a^H`` as the adjoint passes them
     (``fwd["q"]`` is consumed)."""
     N, dt = prob.N, prob.dt  # noqa: N806
@@ -656,7 +657,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
     a_v = [np.zeros(pops[k].n) for k in dl]
     a_G = [np.zeros((pops[k].chan_decay.shape[0], pops[k].n)) for k in dl]  # noqa: N806
-    a_s_ring = [np.zeros((depth, pops[k].n)) for k in dl]
+    a_s_ring = [np.zeros((rows + depth, pops[k].n)) for k in dl]  # a block + the delays
     soe_acc = [np.zeros(pops[k].lam.shape[0]) for k in dl]
     V = [np.zeros((pops[k].lam.shape[0], pops[k].n)) for k in dl]  # noqa: N806
     kap = [1.0 / pops[k].tau for k in dl]
@@ -706,6 +707,14 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         g_target=np.array([pr.target for _, pr, _ in grp], dtype=np.int64),
         g_delay=np.array([g.delay for _, _, g in grp], dtype=np.int64),
         g_wi=np.array([wi.get(j, -1) for j, _, _ in grp], dtype=np.int64))
+    pass_ptr, pass_pop = _adjoint_passes(len(dl), ints["g_src"], ints["g_dst"])
+    batched = pass_ptr.shape[0] > 2  # spike adjoints by blocks: targets' adjoint per step
+    g_blk = _typed(np.zeros((pops[pr.dst].n, rows)) if batched and s >= 0 else np.zeros((1, 1))
+                   for (_, pr, _), s in zip(grp, ints["g_src"], strict=True))
+    in_pass = [np.isin(np.arange(len(dl)), pass_pop[pass_ptr[ip]:pass_ptr[ip + 1]])
+               for ip in range(pass_ptr.shape[0] - 1)]
+    spmm = [[gi for gi in range(len(grp)) if ip_in[ints["g_dst"][gi]] and ints["g_src"][gi] >= 0]
+            for ip_in in in_pass]  # per pass: the groups whose spike adjoints are batched
     for m0 in range(((N - 1) // nb) * nb, -1, -nb):
         m1 = min(m0 + nb, N)
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
@@ -725,13 +734,21 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:
             stream.grad(buf[ks]["v"][:m1 - m0], m0, gv[pos[ks]][:m1 - m0])
-        _backward_block(m0, m1, N, depth, prob.relaxed, theta, sk, sp, dt,
-                        ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
-                        ints["gv_kind"], ints["gs_kind"], *[lists[key] for key in _BLOCK_LISTS],
-                        g_pop, ints["g_dst"], ints["g_src"], ints["g_srcpop"],
-                        ints["g_target"], ints["g_delay"], ints["g_wi"], lists["g_ptr"],
-                        lists["g_post"], lists["g_w"], lists["g_widx"], lists["act_ptr"],
-                        lists["act_idx"], lists["spk"], lists["g_wout"])
+        for ip in range(pass_ptr.shape[0] - 1):
+            _backward_pass(m0, m1, N, prob.relaxed, theta, sk, sp, dt,
+                           ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
+                           ints["gv_kind"], ints["gs_kind"],
+                           *[lists[key] for key in _BLOCK_LISTS], g_pop, ints["g_dst"],
+                           ints["g_src"], ints["g_srcpop"], ints["g_target"], ints["g_delay"],
+                           ints["g_wi"], lists["g_ptr"], lists["g_post"], lists["g_w"],
+                           lists["g_widx"], lists["act_ptr"], lists["act_idx"], lists["spk"],
+                           lists["g_wout"], pass_pop[pass_ptr[ip]:pass_ptr[ip + 1]],
+                           in_pass[ip], batched, g_blk)
+            for gi in (spmm[ip] if batched else ()):  # the pass' spike adjoints at once
+                shift = m0 - 1 - int(ints["g_delay"][gi])  # step m0 + r: source step + shift
+                _spike_adjoint_block(lists["g_ptr"][gi], lists["g_post"][gi],
+                                     lists["g_w"][gi], g_blk[gi], max(0, -shift), m1 - m0,
+                                     shift, a_s_ring[ints["g_src"][gi]])
     out = {}
     for nm in names:
         kind = table[nm]
@@ -747,6 +764,23 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             val += g_pop[d, 0] * p.ha * np.log(dt) + g_pop[d, 1] * dcoef[k][0]
             out[nm] = np.array(val)
     return out
+
+
+def _adjoint_passes(P: int, g_src: np.ndarray, g_dst: np.ndarray) -> tuple:  # noqa: N803
+    """The passes of :func:`_backward_pass` as ``(pass_ptr, pass_pop)``: one population
+    per pass, the targets of every delay group before its source, when the groups between
+    populations with an adjoint form no cycle (feed-forward: the spike adjoints of a block
+    in one batched product); else one pass of all, interleaved step by step.  Ties: the
+    interleaved order (last population first)."""
+    edges = {(int(a), int(b)) for a, b in zip(g_src, g_dst, strict=True) if a >= 0}
+    order, left = [], list(range(P - 1, -1, -1))
+    while left:  # a population goes once every target of its groups has
+        ready = [d for d in left if all(b in order for a, b in edges if a == d)]
+        if not ready:
+            return np.array([0, P], dtype=np.int64), np.arange(P - 1, -1, -1, dtype=np.int64)
+        order.append(ready[0])
+        left.remove(ready[0])
+    return np.arange(P + 1, dtype=np.int64), np.array(order, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------- API

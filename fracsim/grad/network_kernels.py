@@ -2,7 +2,7 @@
 population forward (:func:`_step_forward`) and backward (:func:`_step_backward`), the
 replay of a checkpointed block (:func:`_replay`), spike scatter, weight gradients and the
 spike adjoint over a projection's synapses, and the per-block loops of the forward pass and
-of the adjoint (:func:`_forward_block`, :func:`_backward_block`) over typed lists of the
+of the adjoint (:func:`_forward_block`, :func:`_backward_pass`) over typed lists of the
 populations' and delay groups' arrays.  Equations: the docstring of
 :mod:`fracsim.grad.network`."""
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from . import surrogate as S
@@ -286,24 +287,52 @@ def _spike_adjoint(ptr, post, w, a_arr, out):
         out[j] += acc
 
 
+@njit(fastmath={"reassoc", "contract"}, cache=True)
+def _spike_adjoint_block(ptr, post, w, a_blk, r0, r1, shift, ring):
+    """The spike adjoints of a block's steps at once: ``ring[(r + shift) % D, j] +=
+    sum_s w[s] a_blk[post[s], r]`` for ``r0 <= r < r1`` and every source ``j`` (``a_blk``:
+    ``(targets, rows)``, the targets' adjoint per step of the block).  The sum over the
+    synapses runs along whole rows of ``a_blk`` into a buffer of its own (one per block:
+    no aliasing, vectorised)."""
+    depth = ring.shape[0]
+    acc = np.empty(a_blk.shape[1])
+    for j in range(ptr.shape[0] - 1):
+        acc[:] = 0.0
+        for s in range(ptr[j], ptr[j + 1]):
+            ws = w[s]
+            row = a_blk[post[s]]
+            for r in range(acc.shape[0]):
+                acc[r] += ws * row[r]
+        for r in range(r0, r1):
+            ring[(r + shift) % depth, j] += acc[r]
+
+
 @njit(cache=True)
-def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
-                    frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
-                    vk, dd, vpb, sgb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
-                    dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
-                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
-                    g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
-                    g_widx, act_ptr, act_idx, spk, g_wout):
-    """The adjoint of steps ``m1-1 .. m0`` of every population that needs one (lists
-    indexed by that population, in creation order; ``g_pop`` collects ``(dL/dh^a, dL/dc_0,
-    history term)`` per population) and of the arrivals of each delay group ``g_*``
-    (weights' gradients and the spike adjoints of the sources), as the module docstring:
-    the per-step loop of :func:`backward`, compiled."""
-    P = len(vk)  # noqa: N806
+def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
+                   frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
+                   vk, dd, vpb, sgb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
+                   dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
+                   tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
+                   g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
+                   g_widx, act_ptr, act_idx, spk, g_wout, pops, in_pass, batched, g_blk):
+    """The adjoint of steps ``m1-1 .. m0`` of the populations ``pops`` (in that order;
+    the lists are indexed by the populations that need an adjoint, in creation order;
+    ``g_pop`` collects ``(dL/dh^a, dL/dc_0, history term)`` per population) and of the
+    arrivals into them (``in_pass``) of each delay group ``g_*``: the weights' gradients
+    and the spike adjoints of the sources, as the module docstring.
+
+    One pass of every population interleaves them step by step, spike adjoints included.
+    Populations may also go one per pass, targets before sources, when no adjoint flows
+    back within a block (``batched``): a delay group whose source has an adjoint then
+    stores its targets' adjoint per step in ``g_blk[gi]`` ``(targets, rows)``, and the
+    caller adds the block's spike adjoints at once (:func:`_spike_adjoint_block`).  The
+    spike adjoint ring of a population (``a_s_ring``, indexed by step modulo its depth)
+    holds a block's steps and the delays beyond."""
+    depth = a_s_ring[0].shape[0]
     for n in range(m1 - 1, m0 - 1, -1):
         r = n - m0
         slot = n % depth
-        for d in range(P - 1, -1, -1):
+        for d in pops:
             a_s = a_s_ring[d][slot]
             if gs_kind[d]:
                 a_s += gs[d][n]
@@ -369,9 +398,9 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
         # arrivals of step n: credit their weights and the spikes that caused them
         for gi in range(g_dst.shape[0]):
             m = n - 1 - g_delay[gi]
-            if m < 0:
-                continue
             d = g_dst[gi]
+            if m < 0 or not in_pass[d]:
+                continue
             a_A = a_v[d] if g_target[gi] < 0 else a_G[d][g_target[gi]]  # noqa: N806
             wi = g_wi[gi]
             if wi >= 0:
@@ -381,7 +410,13 @@ def _backward_block(m0, m1, N, depth, relaxed, theta, sk, sp, dt,  # noqa: N803
                     _weight_grad(act_idx[sp_pop][lo:hi],
                                  spk[sp_pop][m] if relaxed else spk[sp_pop][0], g_ptr[gi],
                                  g_post[gi], g_widx[gi], a_A, g_wout[wi])
-            if g_src[gi] >= 0:  # a^s_pre[m] += W a^A_post[n]
+            if g_src[gi] < 0:
+                continue
+            if batched:  # a^A_post[n], for the pass' spike adjoints
+                blk = g_blk[gi]
+                for i in range(a_A.shape[0]):
+                    blk[i, r] = a_A[i]
+            else:  # a^s_pre[m] += W a^A_post[n]
                 _spike_adjoint(g_ptr[gi], g_post[gi], g_w[gi], a_A,
                                a_s_ring[g_src[gi]][m % depth])
 
