@@ -30,8 +30,9 @@ buffers are allocated once per run.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-import scipy.fft as sfft
 
 #: chunk size (steps): lags between chunks are convolved by FFT (a power of two times the
 #: block).  On 2 cores the FFT of length 2L beats the L x L product from L = 2048 for
@@ -39,7 +40,7 @@ import scipy.fft as sfft
 FFT_MIN = 2048
 #: columns (neurons) per FFT chunk
 FFT_COLUMNS = 64
-#: threads of the FFTs (the matrix products use BLAS' own)
+#: threads of the FFTs (NumPy's, on column chunks; the matrix products use BLAS' own)
 FFT_WORKERS = 2
 #: blocks per super-block (at most; a power of two)
 SUPER = 4
@@ -53,6 +54,39 @@ def node(s: int, size: int, N: int) -> tuple[int, int, int] | None:  # noqa: N80
         return None
     h = s & -s
     return (s - h) * size, m, min((s + h) * size, N)
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The FFT threads (created on first use, kept for the process)."""
+    global _POOL
+    if _POOL is None or _POOL._max_workers < FFT_WORKERS:
+        _POOL = ThreadPoolExecutor(max(1, FFT_WORKERS), thread_name_prefix="fracsim-fft")
+    return _POOL
+
+
+class _Workspace:
+    """One FFT worker's buffers, grown to the largest ``(columns, L)`` asked for: the
+    padded real rows, two spectra, the inverse transform and the order term's cross
+    spectrum (nothing allocated per node)."""
+
+    def __init__(self) -> None:
+        self.cols, self.L = 0, 0  # noqa: N815
+
+    def views(self, cols: int, L: int) -> tuple:  # noqa: N803
+        if cols > self.cols or L > self.L:
+            self.cols, self.L = max(cols, self.cols), max(L, self.L)
+            c, h = self.cols, self.L
+            self._x, self._z = np.empty(c * 2 * h), np.empty(c * 2 * h)
+            self._y = np.empty(c * (h + 1), dtype=np.complex128)
+            self._xq = np.empty(c * (h + 1), dtype=np.complex128)
+            self._cross = np.empty(h + 1, dtype=np.complex128)
+        return (self._x[:cols * 2 * L].reshape(cols, 2 * L),
+                self._y[:cols * (L + 1)].reshape(cols, L + 1),
+                self._z[:cols * 2 * L].reshape(cols, 2 * L),
+                self._xq[:cols * (L + 1)].reshape(cols, L + 1), self._cross[:L + 1])
 
 
 def _pow2_at_most(x: int) -> int:
@@ -95,7 +129,7 @@ class FarSums:
         self._fac = np.empty(k * self.sb * cols)  # Toeplitz factors (reshaped per product)
         self._tmp = np.empty((k * self.sb, self.n))
         self._spec: dict[int, np.ndarray] = {}
-        self._buf: np.ndarray | None = None
+        self._work = [_Workspace() for _ in range(max(1, FFT_WORKERS))]
         self.ring: np.ndarray | None = None
 
     @staticmethod
@@ -147,51 +181,73 @@ class FarSums:
         """``rfft(c_0 .. c_{2L-1})`` (cached per left half)."""
         spec = self._spec.get(L)
         if spec is None:
-            spec = self._spec[L] = sfft.rfft(self.c[:2 * L])
+            spec = self._spec[L] = np.fft.rfft(self.c[:2 * L])
         return spec
 
-    def _fft_buffer(self, L: int) -> np.ndarray:  # noqa: N803
-        """A ``(columns, 2L)`` buffer (one per run, grown to the largest ``L``)."""
-        cols = min(FFT_COLUMNS, self.n)
-        if self._buf is None or self._buf.shape[0] < cols * 2 * L:
-            self._buf = np.empty(cols * 2 * L)
-        return self._buf[:cols * 2 * L].reshape(cols, 2 * L)
+    def _columns(self, task) -> int:
+        """``task(worker, chunks)`` over the column chunks, split between the
+        :data:`FFT_WORKERS` threads (NumPy's FFTs and copies release the GIL; each worker
+        has its own buffers and columns, so the result does not depend on the timing).
+        Returns the number of workers used (``0 .. workers-1``)."""
+        chunks = list(range(0, self.n, FFT_COLUMNS))
+        workers = max(1, min(FFT_WORKERS, len(chunks)))
+        if workers == 1:
+            task(0, chunks)
+            return 1
+        futures = [_pool().submit(task, w, chunks[w::workers]) for w in range(workers)]
+        for f in futures:
+            f.result()
+        return workers
 
     def _forward_fft(self, q: np.ndarray, a: int, m: int, b: int) -> None:
         L, R = m - a, b - m  # noqa: N806
         spec = self._spectrum(L)
-        buf = self._fft_buffer(L)
-        for c0 in range(0, self.n, FFT_COLUMNS):
-            c1 = min(c0 + FFT_COLUMNS, self.n)
-            x = buf[:c1 - c0]  # the chunk's columns as contiguous rows, zero-padded to 2L
-            x[:, :L] = q[a:m, c0:c1].T
-            x[:, L:] = 0.0
-            y = sfft.rfft(x, axis=1, workers=FFT_WORKERS)
-            y *= spec
-            q[m:b, c0:c1] += sfft.irfft(y, n=2 * L, axis=1, workers=FFT_WORKERS)[:, L:L + R].T
+
+        def task(worker: int, chunks: list[int]) -> None:
+            x, y, z, _, _ = self._work[worker].views(min(FFT_COLUMNS, self.n), L)
+            for c0 in chunks:
+                c1 = min(c0 + FFT_COLUMNS, self.n)
+                k = c1 - c0
+                x[:k, :L] = q[a:m, c0:c1].T  # the columns as rows, zero-padded to 2L
+                x[:k, L:] = 0.0
+                np.fft.rfft(x[:k], axis=1, out=y[:k])
+                y[:k] *= spec
+                np.fft.irfft(y[:k], n=2 * L, axis=1, out=z[:k])
+                q[m:b, c0:c1] += z[:k, L:L + R].T
+
+        self._columns(task)
 
     def _adjoint_fft(self, qa: np.ndarray, a: int, m: int, b: int, dst: np.ndarray) -> float:
         L, R = m - a, b - m  # noqa: N806
         spec = self._spectrum(L).conj()
-        cross = np.zeros(L + 1, dtype=np.complex128)
-        buf = self._fft_buffer(L)
-        for c0 in range(0, self.n, FFT_COLUMNS):
-            c1 = min(c0 + FFT_COLUMNS, self.n)
-            z = buf[:c1 - c0]  # A's chunk at positions L .. L+R-1 of 2L, as rows
-            z[:, :L] = 0.0
-            z[:, L:L + R] = qa[m:b, c0:c1].T
-            z[:, L + R:] = 0.0
-            y = sfft.rfft(z, axis=1, workers=FFT_WORKERS)
-            if self.dc is not None:  # q's chunk at 0 .. L-1: the cross spectrum
-                z[:, :L] = qa[a:m, c0:c1].T
-                z[:, L:] = 0.0
-                x = sfft.rfft(z, axis=1, workers=FFT_WORKERS)
-                cross += np.einsum("if,if->f", x.conj(), y)
-            y *= spec  # correlation with c
-            dst[:, c0:c1] += sfft.irfft(y, n=2 * L, axis=1, workers=FFT_WORKERS)[:, :L].T
-        if self.dc is None:
+        order = self.dc is not None
+
+        def task(worker: int, chunks: list[int]) -> None:
+            x, y, z, xq, cross = self._work[worker].views(min(FFT_COLUMNS, self.n), L)
+            cross[:] = 0.0
+            for c0 in chunks:
+                c1 = min(c0 + FFT_COLUMNS, self.n)
+                k = c1 - c0
+                x[:k, :L] = 0.0  # A's columns at positions L .. L+R-1 of 2L, as rows
+                x[:k, L:L + R] = qa[m:b, c0:c1].T
+                x[:k, L + R:] = 0.0
+                np.fft.rfft(x[:k], axis=1, out=y[:k])
+                if order:  # q's columns at 0 .. L-1: the cross spectrum
+                    x[:k, :L] = qa[a:m, c0:c1].T
+                    x[:k, L:] = 0.0
+                    np.fft.rfft(x[:k], axis=1, out=xq[:k])
+                    np.conjugate(xq[:k], out=xq[:k])
+                    xq[:k] *= y[:k]
+                    cross += xq[:k].sum(axis=0)
+                y[:k] *= spec  # correlation with c
+                np.fft.irfft(y[:k], n=2 * L, axis=1, out=z[:k])
+                dst[:, c0:c1] += z[:k, :L].T
+
+        used = self._columns(task)
+        if not order:
             return 0.0
-        corr = sfft.irfft(cross, n=2 * L)  # corr[lag] = sum_i sum_t q[a+t] A[a+t+lag]
+        total = sum(w.views(min(FFT_COLUMNS, self.n), L)[4] for w in self._work[:used])
+        corr = np.fft.irfft(total, n=2 * L)  # corr[lag] = sum_i sum_t q[a+t] A[a+t+lag]
         return float(self.dc[1:2 * L] @ corr[1:2 * L])
 
     # ---------------------------------------------------------------- passes

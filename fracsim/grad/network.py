@@ -727,9 +727,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                     p.currents.iconst, p.currents.icol, prob.current_rows(p, m0)[1],
                     qa[k] if fr[k] else zero2, ptr, eidx, eval_, evp,
                     p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
-                    p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], srow[k], vprow[k])
-            rb = m1 - m0  # sigma'(v' - v_th) of the block, vectorised
-            bf["sig"][:rb] = prob.sur.grad(bf["vp"][:rb] - p.v_th)
+                    p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], bf["sig"], srow[k],
+                    vprow[k])
             if full[k]:  # a^q's lags beyond the block (their order term to alpha's)
                 g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:

@@ -145,7 +145,7 @@ def _drive(G, chan_decay, iconst, icol, itime, r, timed, out):
 @njit(cache=True)
 def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
             q, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
-            ref, reset, vk_out, d_out, vp_out, held_out, srow, vprow):
+            ref, reset, vk_out, d_out, vp_out, held_out, sg_out, srow, vprow):
     """Steps ``m0 .. m1-1`` of a population again, from its checkpoint (``v``, channels
     ``G``, ``until`` at the start of step ``m0``; updated in place): the block's arrivals
     ``arr_delta`` (rows = steps), ``arr_chan`` (step, channel, neuron) and currents
@@ -153,7 +153,8 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
     integer-order population steps again, a fractional one takes ``v' = v_n^+ + q_n``
     where no spike was sent (``q_n`` is that increment) and the stored ``v'`` of its
     spikes (events ``ev_*``, CSR by step), so no history sum is needed.  Writes ``v_n^+``,
-    ``d_n``, ``v'_n`` and the held flags per step."""
+    ``d_n``, ``v'_n``, the held flags and the surrogate derivative ``sigma'(v'_n - v_th)``
+    (fixed-width ``sk``) per step."""
     size = v.shape[0]
     nc = G.shape[0]
     timed = itime.shape[1] > 0
@@ -178,6 +179,7 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
                 if not frac:
                     v[i] = v_reset[i]
                 vp_out[r, i] = vk
+                sg_out[r, i] = S.surrogate_grad(sk, sp, vk - v_th[i], w)
                 continue
             if frac:
                 vp = vprow[i] if srow[i] != 0.0 else vk + q[n, i]
@@ -190,6 +192,7 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
             sv = _relaxed(sk, x, w) if relaxed else (1.0 if x >= 0.0 else 0.0)
             v[i] = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
             vp_out[r, i] = vp
+            sg_out[r, i] = S.surrogate_grad(sk, sp, x, w)
         for e in range(ev_ptr[r], ev_ptr[r + 1]):
             srow[ev_idx[e]] = 0.0
 
@@ -199,8 +202,8 @@ def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1
                    ha, theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk,
                    sp, a_d, g_tau, a_q, b_q, held, reset):
     """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
-    ``d``, ``v'`` (``vpr``) and surrogate derivative ``sigma'(v' - v_th)`` (``sgr``, one
-    vectorised evaluation per block): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
+    ``d``, ``v'`` (``vpr``) and surrogate derivative ``sigma'(v' - v_th)`` (``sgr``, from the
+    replay): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
     ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
     holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
     writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
