@@ -38,8 +38,10 @@ import numpy as np
 #: block).  On 2 cores the FFT of length 2L beats the L x L product from L = 2048 for
 #: the forward sums and the adjoint's [c; dc] product alike (``benchmarks/far_sums.py``).
 FFT_MIN = 2048
-#: columns (neurons) per FFT chunk
+#: columns (neurons) per FFT chunk, at most; fewer for long transforms, so that a chunk's
+#: padded rows stay within FFT_ELEMENTS floats (the buffers stay small beside the run's)
 FFT_COLUMNS = 64
+FFT_ELEMENTS = 1 << 18
 #: threads of the FFTs (NumPy's, on column chunks; the matrix products use BLAS' own)
 FFT_WORKERS = 2
 #: blocks per super-block (at most; a power of two)
@@ -57,6 +59,16 @@ def node(s: int, size: int, N: int) -> tuple[int, int, int] | None:  # noqa: N80
 
 
 _POOL: ThreadPoolExecutor | None = None
+_SCRATCH: dict[str, np.ndarray] = {}
+
+
+def _scratch(key: str, size: int) -> np.ndarray:
+    """A flat float64 buffer of at least ``size`` shared by the runs of the process (grown,
+    never shrunk; the passes use it one at a time)."""
+    buf = _SCRATCH.get(key)
+    if buf is None or buf.shape[0] < size:
+        buf = _SCRATCH[key] = np.empty(size)
+    return buf[:size]
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -73,20 +85,31 @@ class _Workspace:
     spectrum (nothing allocated per node)."""
 
     def __init__(self) -> None:
-        self.cols, self.L = 0, 0  # noqa: N815
+        self._x = self._z = np.empty(0)
+        self._y = self._xq = self._cross = np.empty(0, dtype=np.complex128)
 
     def views(self, cols: int, L: int) -> tuple:  # noqa: N803
-        if cols > self.cols or L > self.L:
-            self.cols, self.L = max(cols, self.cols), max(L, self.L)
-            c, h = self.cols, self.L
-            self._x, self._z = np.empty(c * 2 * h), np.empty(c * 2 * h)
-            self._y = np.empty(c * (h + 1), dtype=np.complex128)
-            self._xq = np.empty(c * (h + 1), dtype=np.complex128)
-            self._cross = np.empty(h + 1, dtype=np.complex128)
-        return (self._x[:cols * 2 * L].reshape(cols, 2 * L),
-                self._y[:cols * (L + 1)].reshape(cols, L + 1),
-                self._z[:cols * 2 * L].reshape(cols, 2 * L),
-                self._xq[:cols * (L + 1)].reshape(cols, L + 1), self._cross[:L + 1])
+        real, cplx = cols * 2 * L, cols * (L + 1)
+        if self._x.shape[0] < real:
+            self._x, self._z = np.empty(real), np.empty(real)
+        if self._y.shape[0] < cplx:
+            self._y = np.empty(cplx, dtype=np.complex128)
+            self._xq = np.empty(cplx, dtype=np.complex128)
+        if self._cross.shape[0] < L + 1:
+            self._cross = np.empty(L + 1, dtype=np.complex128)
+        return (self._x[:real].reshape(cols, 2 * L), self._y[:cplx].reshape(cols, L + 1),
+                self._z[:real].reshape(cols, 2 * L), self._xq[:cplx].reshape(cols, L + 1),
+                self._cross[:L + 1])
+
+
+_WORKSPACES: list[_Workspace] = []
+
+
+def _workspace(worker: int) -> _Workspace:
+    """FFT worker ``worker``'s buffers (shared by the runs: one pass at a time)."""
+    while len(_WORKSPACES) <= worker:
+        _WORKSPACES.append(_Workspace())
+    return _WORKSPACES[worker]
 
 
 def _pow2_at_most(x: int) -> int:
@@ -126,10 +149,9 @@ class FarSums:
         self.dc = self._extend(dcoef, size) if dcoef is not None else None
         k = 1 if self.dc is None else 2
         cols = min(self.P, self.N)
-        self._fac = np.empty(k * self.sb * cols)  # Toeplitz factors (reshaped per product)
-        self._tmp = np.empty((k * self.sb, self.n))
+        self._fac = _scratch("factor", k * self.sb * cols)  # Toeplitz factors (per product)
+        self._tmp = _scratch("product", k * self.sb * self.n).reshape(k * self.sb, self.n)
         self._spec: dict[int, np.ndarray] = {}
-        self._work = [_Workspace() for _ in range(max(1, FFT_WORKERS))]
         self.ring: np.ndarray | None = None
 
     @staticmethod
@@ -184,12 +206,16 @@ class FarSums:
             spec = self._spec[L] = np.fft.rfft(self.c[:2 * L])
         return spec
 
-    def _columns(self, task) -> int:
+    def _fft_columns(self, L: int) -> int:  # noqa: N803
+        """Columns per FFT chunk for transforms of length ``2L``."""
+        return max(1, min(FFT_COLUMNS, self.n, max(4, FFT_ELEMENTS // (2 * L))))
+
+    def _columns(self, task, L: int) -> int:  # noqa: N803
         """``task(worker, chunks)`` over the column chunks, split between the
         :data:`FFT_WORKERS` threads (NumPy's FFTs and copies release the GIL; each worker
         has its own buffers and columns, so the result does not depend on the timing).
         Returns the number of workers used (``0 .. workers-1``)."""
-        chunks = list(range(0, self.n, FFT_COLUMNS))
+        chunks = list(range(0, self.n, self._fft_columns(L)))
         workers = max(1, min(FFT_WORKERS, len(chunks)))
         if workers == 1:
             task(0, chunks)
@@ -204,9 +230,10 @@ class FarSums:
         spec = self._spectrum(L)
 
         def task(worker: int, chunks: list[int]) -> None:
-            x, y, z, _, _ = self._work[worker].views(min(FFT_COLUMNS, self.n), L)
+            cols = self._fft_columns(L)
+            x, y, z, _, _ = _workspace(worker).views(cols, L)
             for c0 in chunks:
-                c1 = min(c0 + FFT_COLUMNS, self.n)
+                c1 = min(c0 + cols, self.n)
                 k = c1 - c0
                 x[:k, :L] = q[a:m, c0:c1].T  # the columns as rows, zero-padded to 2L
                 x[:k, L:] = 0.0
@@ -215,7 +242,7 @@ class FarSums:
                 np.fft.irfft(y[:k], n=2 * L, axis=1, out=z[:k])
                 q[m:b, c0:c1] += z[:k, L:L + R].T
 
-        self._columns(task)
+        self._columns(task, L)
 
     def _adjoint_fft(self, qa: np.ndarray, a: int, m: int, b: int, dst: np.ndarray) -> float:
         L, R = m - a, b - m  # noqa: N806
@@ -223,10 +250,11 @@ class FarSums:
         order = self.dc is not None
 
         def task(worker: int, chunks: list[int]) -> None:
-            x, y, z, xq, cross = self._work[worker].views(min(FFT_COLUMNS, self.n), L)
+            cols = self._fft_columns(L)
+            x, y, z, xq, cross = _workspace(worker).views(cols, L)
             cross[:] = 0.0
             for c0 in chunks:
-                c1 = min(c0 + FFT_COLUMNS, self.n)
+                c1 = min(c0 + cols, self.n)
                 k = c1 - c0
                 x[:k, :L] = 0.0  # A's columns at positions L .. L+R-1 of 2L, as rows
                 x[:k, L:L + R] = qa[m:b, c0:c1].T
@@ -243,10 +271,11 @@ class FarSums:
                 np.fft.irfft(y[:k], n=2 * L, axis=1, out=z[:k])
                 dst[:, c0:c1] += z[:k, :L].T
 
-        used = self._columns(task)
+        used = self._columns(task, L)
         if not order:
             return 0.0
-        total = sum(w.views(min(FFT_COLUMNS, self.n), L)[4] for w in self._work[:used])
+        cols = self._fft_columns(L)
+        total = sum(_workspace(w).views(cols, L)[4] for w in range(used))
         corr = np.fft.irfft(total, n=2 * L)  # corr[lag] = sum_i sum_t q[a+t] A[a+t+lag]
         return float(self.dc[1:2 * L] @ corr[1:2 * L])
 

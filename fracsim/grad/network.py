@@ -31,12 +31,18 @@ a^H_n``; weights get ``dL/dw_syn = sum_m s_pre[m] a^A_post[m + 1 + D]`` (work pr
 to the spikes), the order ``dL/dalpha = sum_n <a^H_n, sum_k dc_k/dalpha q_{n-k}> + (terms
 of h^a and c_0)``, the first sum taken as ``sum_m <q_m, b_m>``, ``b_m = sum_{n>m}
 dc_{n-m}/dalpha a^H_n``, beside ``a^q_m``.  The history sums of a full memory (``H``
-forward; ``a^q`` and ``b`` backward, one stacked product) are evaluated by blocks of
-:func:`block_steps` steps, the far lags by one matrix product per block, as in the engine;
-with SOE the adjoint carries the states' adjoints ``V_j[n-1] = lam_j V_j[n] + lam_j^(W+1)
-a^H_{n+W}`` (O(K) per step) and the order's derivative takes the fit's ``dbeta/dalpha``
+forward; ``a^q`` and the order term backward) are evaluated by blocks of
+:func:`block_steps` steps: a block's own lags in the step kernels, the lags between
+blocks by :class:`fracsim.fractional.far_sums.FarSums` (matrix products within chunks of
+2048 steps, FFT convolutions between chunks: ``O(n N log^2 N)`` instead of ``O(n N^2)``
+for the long runs; the same sums to rounding); with SOE the adjoint carries the states'
+adjoints ``V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}`` (O(K) per step) and the
+order's derivative takes the fit's ``dbeta/dalpha``
 (:func:`fracsim.grad.alpha.soe_derivative`) through ``sum_m <q_m, V_j[m]>``.  Populations
 that no learnable parameter can influence (e.g. an input layer) are simulated forward only.
+A feed-forward network (no cycle between populations with an adjoint) is differentiated
+layer by layer within each block, targets first, so that a block's spike adjoints are one
+vectorised product per delay group (:func:`_adjoint_passes`); a recurrent one step by step.
 
 Memory (checkpointing by blocks): the forward keeps, per block of :func:`block_steps`
 steps, the state of each population that needs an adjoint (``v``, channels, refractory
