@@ -15,8 +15,7 @@ Each pair of steps ``k < n`` in different blocks is summed exactly once:
   (``h = s & -s``) takes the lags from its left half, steps ``a = (s-h) P .. m = s P``,
   to its right half, ``m .. b = min((s+h) P, N)``: an FFT convolution of length
   ``2L`` (``L = m - a``) per column chunk, ``O(n L log L)`` instead of the ``O(n L^2)``
-  of a product: with ``L`` of 2048 and more steps, the FFT is the faster (measured by
-  ``benchmarks/far_sums.py``).
+  of a product (faster from ``L`` ~ 2048 steps on; ``benchmarks/far_sums.py``).
 
 The adjoint is the transpose of the same partition, visited backwards: the sums
 ``F_k = sum_{n>k} c_{n-k} A_n`` of a block's later blocks (``A``: the adjoint of ``H``)
@@ -35,8 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 #: chunk size (steps): lags between chunks are convolved by FFT (a power of two times the
-#: block).  On 2 cores the FFT of length 2L beats the L x L product from L = 2048 for
-#: the forward sums and the adjoint's [c; dc] product alike (``benchmarks/far_sums.py``).
+#: block).  On 2 cores, 2048 gave the fastest forward and adjoint passes of 2048 columns
+#: at 4000 and 16000 steps among 1024, 2048, 4096 (``benchmarks/far_sums.py``).
 FFT_MIN = 2048
 #: columns (neurons) per FFT chunk, at most; fewer for long transforms, so that a chunk's
 #: padded rows stay within FFT_ELEMENTS floats (the buffers stay small beside the run's)
