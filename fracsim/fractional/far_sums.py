@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .memory import far_kernel
+
 #: chunk size (steps): lags between chunks are convolved by FFT (a power of two times the
 #: block).  On 2 cores, 2048 gave the fastest forward and adjoint passes of 2048 columns
 #: at 4000 and 16000 steps among 1024, 2048, 4096 (``benchmarks/far_sums.py``).
@@ -164,11 +166,9 @@ class FarSums:
     # --------------------------------------------------------------- products
     def _factor(self, rows: int, cols: int) -> np.ndarray:
         """``T[r, t] = c_{cols+r-t}``: the sums of rows ``m .. m+rows-1`` over the lags
-        from ``m-cols .. m-1`` are ``T @ q[m-cols:m]``."""
-        out = self._fac[:rows * cols].reshape(rows, cols)
-        win = np.lib.stride_tricks.sliding_window_view(self.c[1:cols + rows], cols)
-        np.copyto(out, win[:, ::-1])
-        return out
+        from ``m-cols .. m-1`` are ``T @ q[m-cols:m]`` (the engine's block factor,
+        :func:`fracsim.fractional.memory.far_kernel`, in the reused buffer)."""
+        return far_kernel(self.c, cols, rows, out=self._fac[:rows * cols].reshape(rows, cols))
 
     def _adjoint_factor(self, rows: int, cols: int) -> np.ndarray:
         """``T^T`` of :meth:`_factor` (``(rows, cols)`` now the lags' rows and the later

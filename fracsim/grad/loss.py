@@ -91,12 +91,15 @@ def _adjoint_trace(e: np.ndarray, decay: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -decay], e[::-1], axis=0)[::-1]
 
 
+def _sum_square(d: np.ndarray) -> float:
+    """``sum(d^2)`` without a temporary (one dot product)."""
+    flat = np.ascontiguousarray(d).reshape(-1)
+    return float(np.dot(flat, flat))
+
+
 def _mean_square(d: np.ndarray) -> float:
     """``mean(d^2)`` without a temporary (0 for an empty array)."""
-    if not d.size:
-        return 0.0
-    flat = np.ascontiguousarray(d).reshape(-1)
-    return float(np.dot(flat, flat) / d.size)
+    return _sum_square(d) / d.size if d.size else 0.0
 
 
 def _decay(tau: float, dt: float) -> float:
@@ -200,8 +203,7 @@ class MSE(Loss):
                                  f"index {tuple(int(i) for i in at[1:])}")
             d = x - tgt[n0:n0 + x.shape[0]]
             if w is None:
-                flat = d.reshape(-1)
-                return float(np.dot(flat, flat))
+                return _sum_square(d)
             return float(np.sum(w[n0:n0 + x.shape[0]] * d * d))
 
         def grad(x, n0, out):

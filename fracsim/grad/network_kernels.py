@@ -198,7 +198,7 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
 
 
 @njit(cache=True)
-def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1, coef, dcoef,
+def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, qa, n, m1, coef, dcoef,
                    ha, theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk,
                    sp, a_d, g_tau, a_q, b_q, held, reset):
     """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
@@ -207,7 +207,8 @@ def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1
     ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
     holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
     writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
-    likewise ``b_n`` with ``dc/dalpha`` (``far_dc``), and the step returns
+    likewise ``b_n`` with ``dc/dalpha`` over the same lags (the far lags' order term is
+    summed by the caller), and the step returns
     ``(dL/dh^a, dL/dc_0, <q_n, b_n>)``: the last sums to the order's history term
     ``sum_{m>n} dc_{m-n} <a^H_m, q_n>``.  ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a
     kap)`` per neuron.  A held neuron passes nothing on (integer order: ``v_{n+1} =
@@ -220,7 +221,7 @@ def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, far_dc, qa, n, m1
     if frac:
         for i in range(size):
             a_q[i] = far_c[i]
-            b_q[i] = far_dc[i]
+            b_q[i] = 0.0
         for m in range(n + 1, m1):
             c = coef[m - n]
             e = dcoef[m - n]
@@ -357,13 +358,13 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                     for i in range(Vd.shape[1]):
                         acc += Vd[j, i] * q2[n, i]
                     sa[j] += acc
-                frow, drow = fc[d], zero[d]
+                frow = fc[d]
             elif frac[d]:  # far[d]: the block's far rows of a^q (the far lags' order
-                end = m1  # term is the tree's, added to g_pop by the caller)
-                frow, drow = far[d][r], zero[d]
+                end = m1  # term is FarSums', added to g_pop by the caller)
+                frow = far[d][r]
             else:
                 end = 0
-                frow, drow = zero[d], zero[d]
+                frow = zero[d]
             if gv_kind[d] == 1:
                 gvrow = gv[d][n]
             elif gv_kind[d] == 2:
@@ -372,8 +373,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                 gvrow = zero[d]
             gh, gc, gq = _step_backward(
                 frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow, frow,
-                drow, q2, n,
-                end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
+                q2, n, end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
                 v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d], g_tau[d], a_q[d],
                 b_q[d], held[d][r], reset[d])
             a_s[:] = 0.0
