@@ -44,17 +44,26 @@ A feed-forward network (no cycle between populations with an adjoint) is differe
 layer by layer within each block, targets first, so that a block's spike adjoints are one
 vectorised product per delay group (:func:`_adjoint_passes`); a recurrent one step by step.
 
-Memory (checkpointing by blocks): the forward keeps, per block of :func:`block_steps`
-steps, the state of each population that needs an adjoint (``v``, channels, refractory
-counters), the spikes (CSR by step, with ``v'`` of a fractional neuron's spikes) and the
-increments ``q`` (the full memory's own state, ``N x n`` floats); the adjoint replays each
-block from its checkpoint (:func:`_replay`: ``v' = v^+ + q`` where no spike was sent, so
-no history sum is redone) and overwrites ``q_n`` by ``a^H_n`` as it passes step ``n``.
-Nothing else grows with the number of steps: no ``v``, ``d`` or ``H`` trajectory, and a
-loss that is a sum over steps of one population's ``v`` (``fs.grad.loss.mse``) is summed
-by blocks in the forward, its gradient rows recomputed from the replay, so its ``(N, n)``
-array is never stored.  With SOE the increments are still kept for all steps (the replay
-reads them); a tail-only store is future work.
+Memory (checkpointing): the adjoint replays each block of :func:`block_steps` steps from
+the state of the populations that need an adjoint (``v``, channels, refractory counters)
+at its start (:func:`_replay`: for a fractional population ``v' = v^+ + q`` where no
+spike was sent, so no history sum is redone) and overwrites ``q_n`` by ``a^H_n`` as it
+passes step ``n``.  A full memory's increments ``q`` are the simulation's own state
+(``N x n`` floats, which the forward pass needs anyway): its populations are checkpointed
+per block.  Every other population (integer order, SOE) is checkpointed per segment of
+:func:`segment_steps` ``L ~ sqrt(N S)`` steps (two levels, as the classic sqrt(T)
+scheme): the forward keeps its state (and with SOE its tail states ``U`` and the window of
+``W`` increments: ``S = K + W`` rows) once per segment and only a window of increments
+while it runs; the adjoint regenerates a segment's block checkpoints and, with SOE, its
+``L`` increments (:func:`_soe_reforward`, the forward's operations and bits) before it
+passes the segment, so these populations keep ``O(sqrt(N S))`` rows per neuron instead of
+``N``.  The spikes are kept (CSR by step: an int32 index per spike and one pointer per
+step, with ``v'`` of a fractional neuron's spikes).  Nothing else grows with the number of
+steps: no ``v``, ``d`` or ``H`` trajectory, and a loss that is a sum over steps of one
+population's ``v`` (``fs.grad.loss.mse``) is summed by blocks in the forward, its gradient
+rows recomputed from the replay, so its ``(N, n)`` array is never stored (the relaxed model
+keeps every step's spike values, which its arrivals need).  Measured:
+``benchmarks/gradient_memory.py``.
 
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
@@ -73,6 +82,7 @@ groups' arrays (:mod:`.network_kernels`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,6 +106,7 @@ from .network_kernels import (
     _forward_block,
     _replay,
     _scatter,
+    _soe_reforward,
     _spike_adjoint_block,
 )
 
@@ -390,8 +401,10 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     """Simulate; returns the recorded arrays ``reads`` (default: all of
     :func:`recordable`) but ``stream.key``, whose loss ``stream`` is summed block by block
     instead (``"value"``; nothing recorded), and, with ``keep``, what the checkpointed
-    adjoint replays the populations in ``dep`` from: their state at the start of every
-    block of ``nb`` steps (``v``, channels, refractory counters), the spikes of every
+    adjoint replays the populations in ``dep`` from: their state (``v``, channels,
+    refractory counters) at the start of every block of ``nb`` steps for a full memory,
+    else of every segment of :func:`segment_steps` steps (with an SOE population's tail
+    states and window of increments), the spikes of every
     population (indices per step, their values in the relaxed model) and, for fractional
     populations, ``v'`` of the neurons that spiked (the increments ``q`` are the
     simulation's own state)."""
@@ -408,18 +421,23 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     rec_v = [np.empty((N, p.n)) if f"{p.name}.v" in reads else None for p in pops]
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
-    nblk = -(-N // nb)
-    ckpt = {k: {"v": np.empty((nblk, p.n)),
-                "G": np.empty((nblk, p.chan_decay.shape[0], p.n)),
-                "until": np.empty((nblk, p.n), dtype=np.int64)}
+    seg = segment_steps(prob)
+    every = {k: nb if p.alpha is not None and not p.soe else seg for k, p in enumerate(pops)}
+    ckpt = {k: {"v": np.empty((-(-N // every[k]), p.n)),
+                "G": np.empty((-(-N // every[k]), p.chan_decay.shape[0], p.n)),
+                "until": np.empty((-(-N // every[k]), p.n), dtype=np.int64)}
             for k, p in enumerate(pops) if keep and dep[k]}
     vp_ev = {k: None for k, p in enumerate(pops) if keep and dep[k] and p.alpha is not None}
     q_hist, far_out = {}, {}
     for k, p in enumerate(pops):
-        if p.alpha is not None:
+        if p.alpha is not None and p.soe:  # the window's W rows before the block + the block
+            q_hist[k] = np.zeros((p.W + min(nb, N), p.n))
+            if keep and dep[k]:  # and per segment: its tail states and window
+                ckpt[k]["U"] = np.empty((-(-N // seg), p.lam.shape[0], p.n))
+                ckpt[k]["win"] = np.empty((-(-N // seg), p.W, p.n))
+        elif p.alpha is not None:
             q_hist[k] = np.zeros((N, p.n))
-            if not p.soe:
-                far_out[k] = np.empty((min(nb, N), p.n))
+            far_out[k] = np.empty((min(nb, N), p.n))
     far_sums = {k: FarSums(pops[k].coef, N, nb, pops[k].n) for k in far_out}
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     P = len(pops)  # noqa: N806
@@ -436,6 +454,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     ev_idx = [np.empty(min(nb, N) * p.n, dtype=np.int64) for p in pops]
     ev_vp = [np.empty(min(nb, N) * p.n) for p in pops]
     events = [[] for _ in pops]  # per block: (indices, v') of the spikes
+    itype = [np.int32 if p.n < 2**31 else np.int64 for p in pops]  # the stored indices
     lists = {key: _typed(val) for key, val in dict(
         v=v, G=G, until=until, ring=ring, chan_decay=[p.chan_decay for p in pops],
         iconst=[p.currents.iconst for p in pops], icol=[p.currents.icol for p in pops],
@@ -463,13 +482,24 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         g_dst=np.array([pr.dst for pr, _ in grp], dtype=np.int64),
         g_target=np.array([pr.target for pr, _ in grp], dtype=np.int64),
         g_delay=np.array([g.delay for _, g in grp], dtype=np.int64))
+    qoff = np.zeros(P, dtype=np.int64)  # row of step n in q[k]: n - qoff[k]
     vb = vblk if ks is not None else zero2
     for m0 in range(0, N, nb):
         m1 = min(m0 + nb, N)
+        for k, p in enumerate(pops):
+            if fr[k] and p.soe:  # rows m0 - W .. m0 + nb - 1; slide the window down
+                if m0:
+                    q_hist[k][:p.W] = q_hist[k][nb:nb + p.W].copy()
+                qoff[k] = m0 - p.W
         for k, ck in ckpt.items():
-            ck["v"][m0 // nb] = v[k]
-            ck["G"][m0 // nb] = G[k]
-            ck["until"][m0 // nb] = until[k]
+            if m0 % every[k]:
+                continue
+            ck["v"][m0 // every[k]] = v[k]
+            ck["G"][m0 // every[k]] = G[k]
+            ck["until"][m0 // every[k]] = until[k]
+            if "U" in ck:
+                ck["U"][m0 // seg] = U[k]
+                ck["win"][m0 // seg] = q_hist[k][:pops[k].W]
         for k, p in enumerate(pops):
             if k in far_out:  # far lags: completed in the block's rows of q (the rows
                 far_sums[k].forward(q_hist[k], m0)  # to come), read before the block writes
@@ -477,7 +507,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
             if p.currents.n_cols:
                 rows_now[k] = prob.current_rows(p, m0)[1]
         _forward_block(m0, m1, nb, depth, prob.relaxed, theta, sk, sp, flags["frac"],
-                       flags["soe"], flags["W"], flags["ha"], flags["reset"],
+                       flags["soe"], flags["W"], flags["ha"], flags["reset"], qoff,
                        flags["rec_v_on"], flags["rec_s_on"], flags["timed"],
                        -1 if ks is None else ks, lists["v"], lists["G"], lists["until"],
                        lists["ring"], lists["chan_decay"], lists["iconst"], lists["icol"],
@@ -491,7 +521,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                        lists["g_w"])
         for k in range(P):
             cnt = ev_ptr[k][m1 - m0]
-            events[k].append((np.diff(ev_ptr[k][:m1 - m0 + 1]), ev_idx[k][:cnt].copy(),
+            events[k].append((np.diff(ev_ptr[k][:m1 - m0 + 1]), ev_idx[k][:cnt].astype(itype[k]),
                               ev_vp[k][:cnt].copy() if k in vp_ev else None))
         if ks is not None:
             partial += stream.partial(vblk[:m1 - m0], m0)
@@ -540,6 +570,20 @@ def block_steps() -> int:
     engine, :data:`fracsim.fractional.memory.FAR_BLOCK`), and the adjoint checkpoints and
     replays by the same blocks."""
     return fmem.FAR_BLOCK or 1
+
+
+def segment_steps(prob: Problem) -> int:
+    """Steps per checkpoint segment (a multiple of :func:`block_steps`) of the populations
+    with an adjoint but a full memory: the forward keeps their state once per segment of
+    ``L`` steps (with SOE, the tail states and the window of increments too: ``S = K + W``
+    rows), the adjoint regenerates a segment's block checkpoints (and an SOE population's
+    ``L`` increments) from it.  ``L ~ sqrt(N S)`` (SOE) or ``sqrt(N nb)`` (integer order)
+    minimises the rows kept per neuron, ``(N / L) S + L`` or ``(N / L + L / nb)`` states,
+    which grow like ``sqrt(N)``, not ``N``."""
+    nb = block_steps()
+    soe = [p.lam.shape[0] + p.W for p in prob.pops if p.alpha is not None and p.soe]
+    size = max(soe) if soe else nb
+    return nb * max(1, round(math.sqrt(prob.N * size) / nb))
 
 
 def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
@@ -594,6 +638,63 @@ def _block_events(fwd: dict, k: int, m0: int, m1: int, relaxed_s) -> tuple:
     return ptr, idx, val, (vp[lo:hi] if vp is not None else np.zeros(idx.shape[0]))
 
 
+def _replay_block(prob: Problem, fwd: dict, k: int, m0: int, m1: int, state: tuple,
+                  arr: tuple, q: np.ndarray, qo: int, bf: dict, srow: np.ndarray,
+                  vprow: np.ndarray, sk: int, sp: np.ndarray, decay: np.ndarray) -> None:
+    """:func:`_replay` of population ``k``'s steps ``m0 .. m1-1`` from ``state = (v, G,
+    until)`` at step ``m0`` (advanced in place) into its block buffers ``bf``."""
+    p = prob.pops[k]
+    ptr, eidx, eval_, evp = _block_events(fwd, k, m0, m1,
+                                          fwd["spk"][k] if prob.relaxed else None)
+    _replay(p.alpha is not None, m0, m1, *state, p.chan_decay, arr[0], arr[1],
+            p.currents.iconst, p.currents.icol, prob.current_rows(p, m0)[1], q, qo, ptr, eidx,
+            eval_, evp, p.tau, p.v_rest, p.v_th, p.v_reset, decay, prob.relaxed, sk, sp, p.ref,
+            p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], bf["sig"], srow, vprow)
+
+
+def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list, qa: dict,
+             arr: dict, blk: dict, buf: dict, srow: list, vprow: list, theta: float, sk: int,
+             sp: np.ndarray, decay: list) -> None:
+    """Steps ``s0 .. s1-1`` of the populations ``seg_dl`` again from their segment
+    checkpoint, block by block with the arrivals of the stored spikes, keeping their state
+    at each block's start in ``blk[k]``: an integer-order population by :func:`_replay`
+    (into its block buffers, which the adjoint's replay overwrites), an SOE population by
+    :func:`_soe_reforward`, whose increments ``q_{s0} .. q_{s1-1}`` go to rows ``W ..`` of
+    its segment buffer ``qa[k]`` (rows ``s0 - W .. s0 + seg + W - 1``).  The history
+    adjoints ``a^H`` of the ``W`` steps after the previous segment's start move first to
+    the buffer's last ``W`` rows, where this segment's adjoint reads them."""
+    nb = block_steps()
+    ckpt = fwd["ckpt"]
+    zero2 = np.zeros((1, 1))
+    for k in seg_dl:
+        p, ck = prob.pops[k], ckpt[k]
+        state = (ck["v"][s0 // seg].copy(), ck["G"][s0 // seg].copy(),
+                 ck["until"][s0 // seg].copy())
+        mask = [j == k for j in range(len(prob.pops))]
+        if p.alpha is not None:
+            q, W = qa[k], p.W  # noqa: N806
+            q[seg + W:seg + 2 * W] = q[W:2 * W].copy()  # a^H of steps s0 + seg .. + W - 1
+            q[:W] = ck["win"][s0 // seg]
+            U = ck["U"][s0 // seg].copy()  # noqa: N806
+            rows = [np.zeros(p.n) for _ in range(4)]
+        for b0 in range(s0, s1, nb):
+            b1 = min(b0 + nb, s1)
+            for key, val in zip(("v", "G", "until"), state, strict=True):
+                blk[k][key][(b0 - s0) // nb] = val
+            if b1 == s1 and p.alpha is None:
+                break  # the last block's end state is not needed
+            _block_arrivals(prob, fwd, mask, b0, b1, {k: arr[k]})
+            if p.alpha is None:
+                _replay_block(prob, fwd, k, b0, b1, state, arr[k], zero2, 0, buf[k], srow[k],
+                              vprow[k], sk, sp, decay[k])
+            else:
+                _soe_reforward(b0, b1, *state, p.chan_decay, arr[k][0], arr[k][1],
+                               p.currents.iconst, p.currents.icol, prob.current_rows(p, b0)[1],
+                               q, s0 - W, U, p.beta, p.lam, p.mu, W, p.coef, p.ha, theta,
+                               p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk,
+                               sp, p.ref, p.reset, *rows)
+
+
 #: the per-population lists :func:`_backward_pass` takes, in its argument order
 _BLOCK_LISTS = ("vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G", "chan_decay", "gv",
                 "gs", "qa", "coef", "dcoef", "far", "V", "beta", "lam", "mu", "soe_acc",
@@ -620,7 +721,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     (``fwd["q"]`` is consumed)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    qa, ckpt = fwd["q"], fwd["ckpt"]
+    qa, ckpt = dict(fwd["q"]), fwd["ckpt"]
     depth = ring_depth(prob)
     table = parameter_names(prob)
     want = {table[nm] for nm in names}
@@ -631,6 +732,12 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     theta, sk, sp, decay, zero, zero2, scratch = _kernel_constants(prob)
     fr = {k: pops[k].alpha is not None for k in dl}
     full = {k: fr[k] and not pops[k].soe for k in dl}
+    seg = segment_steps(prob)
+    seg_dl = [k for k in dl if not full[k]]  # checkpointed per segment
+    for k in seg_dl:  # SOE: a segment's rows s0 - W .. s0 + L + W - 1 (the last W: a^H)
+        if fr[k]:
+            qa[k] = np.zeros((seg + 2 * pops[k].W, pops[k].n))
+    qoff = np.zeros(len(dl), dtype=np.int64)  # row of step n in qa: n - qoff
     dcoef = {k: kernel_derivative(prob.scheme, pops[k].alpha,
                                   np.arange(min(pops[k].W, N) + 1)) for k in dl if fr[k]}
     g_tau = [np.zeros(pops[k].n) for k in dl]
@@ -721,20 +828,27 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                for ip in range(pass_ptr.shape[0] - 1)]
     spmm = [[gi for gi in range(len(grp)) if ip_in[ints["g_dst"][gi]] and ints["g_src"][gi] >= 0]
             for ip_in in in_pass]  # per pass: the groups whose spike adjoints are batched
+    blk = {k: {"v": np.empty((seg // nb, pops[k].n)),
+               "G": np.empty((seg // nb, pops[k].chan_decay.shape[0], pops[k].n)),
+               "until": np.empty((seg // nb, pops[k].n), dtype=np.int64)} for k in seg_dl}
+    seg_now = -1
     for m0 in range(((N - 1) // nb) * nb, -1, -nb):
         m1 = min(m0 + nb, N)
+        if seg_dl and m0 // seg != seg_now:  # a new segment: its block checkpoints again
+            seg_now = m0 // seg
+            s0 = seg_now * seg
+            _segment(prob, fwd, s0, min(s0 + seg, N), seg, seg_dl, qa, arr, blk, buf, srow,
+                     vprow, theta, sk, sp, decay)
+            for k in seg_dl:
+                qoff[pos[k]] = s0 - pops[k].W if fr[k] else 0
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
         for k in dl:  # replay the block from its checkpoint
-            p, ck, bf = pops[k], ckpt[k], buf[k]
-            ptr, eidx, eval_, evp = _block_events(fwd, k, m0, m1,
-                                                  fwd["spk"][k] if prob.relaxed else None)
-            _replay(fr[k], m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
-                    ck["until"][m0 // nb].copy(), p.chan_decay, arr[k][0], arr[k][1],
-                    p.currents.iconst, p.currents.icol, prob.current_rows(p, m0)[1],
-                    qa[k] if fr[k] else zero2, ptr, eidx, eval_, evp,
-                    p.tau, p.v_rest, p.v_th, p.v_reset, decay[k], prob.relaxed, sk, sp, p.ref,
-                    p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], bf["sig"], srow[k],
-                    vprow[k])
+            ck = ckpt[k] if full[k] else blk[k]
+            b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
+            _replay_block(prob, fwd, k, m0, m1, (ck["v"][b].copy(), ck["G"][b].copy(),
+                                                 ck["until"][b].copy()), arr[k],
+                          qa[k] if fr[k] else zero2, int(qoff[pos[k]]), buf[k], srow[k],
+                          vprow[k], sk, sp, decay[k])
             if full[k]:  # a^q's lags beyond the block (their order term to alpha's)
                 g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:
@@ -742,7 +856,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         for ip in range(pass_ptr.shape[0] - 1):
             _backward_pass(m0, m1, N, prob.relaxed, theta, sk, sp, dt,
                            ints["frac"], ints["soe"], ints["W"], ints["ha"], ints["reset"],
-                           ints["gv_kind"], ints["gs_kind"],
+                           ints["gv_kind"], ints["gs_kind"], qoff,
                            *[lists[key] for key in _BLOCK_LISTS], g_pop, ints["g_dst"],
                            ints["g_src"], ints["g_srcpop"], ints["g_target"], ints["g_delay"],
                            ints["g_wi"], lists["g_ptr"], lists["g_post"], lists["g_w"],

@@ -72,14 +72,15 @@ def _after_reset(reset, relaxed, vp, sv, v_th, v_reset):
 
 
 @njit(cache=True)
-def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_th, v_reset,
-                  decay, relaxed, sk, sp, s_out, h_out, until, ref, reset, vp_out):
+def _step_forward(frac, v, d, far_row, coef, q, n, qn, b, ha, theta, tau, v_rest, v_th,
+                  v_reset, decay, relaxed, sk, sp, s_out, h_out, until, ref, reset, vp_out):
     """One step of a population (see the module docstring): ``v`` (v_n^+ in, v_{n+1} out),
     ``s_out`` the spikes, ``vp_out`` the pre-reset ``v'``; fractional: ``h_out = H_n`` (the
-    far sums ``far_row`` plus the block's own ``b`` lags) and ``q[n]``.  Refractory neurons
-    (``until[i] > n``) are held: ``v' = v_reset`` (integer order) or ``v' = v_n^+``
-    (fractional, ``q_n = 0``), no spike; a threshold crossing starts ``ref[i]`` held
-    steps."""
+    far sums ``far_row`` plus the block's own ``b`` lags) and ``q_n`` (row ``qn`` of ``q``: a
+    full memory keeps every step's row, ``qn = n``; an SOE population a window of rows).
+    Refractory neurons (``until[i] > n``) are held: ``v' = v_reset`` (integer order) or
+    ``v' = v_n^+`` (fractional, ``q_n = 0``), no spike; a threshold crossing starts
+    ``ref[i]`` held steps."""
     size = v.shape[0]
     if frac:
         for i in range(size):
@@ -87,12 +88,12 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
         for kk in range(1, b + 1):
             c = coef[kk]
             for i in range(size):
-                h_out[i] += c * q[n - kk, i]
+                h_out[i] += c * q[qn - kk, i]
     for i in range(size):
         vk = v[i]
         if until[i] > n:
             if frac:
-                q[n, i] = 0.0
+                q[qn, i] = 0.0
             else:
                 v[i] = v_reset[i]
             s_out[i] = 0.0
@@ -112,9 +113,9 @@ def _step_forward(frac, v, d, far_row, coef, q, n, b, ha, theta, tau, v_rest, v_
         vn = _after_reset(reset, relaxed, vp, sv, v_th[i], v_reset[i])
         if frac:  # shift: the continuous increment up to threshold; jump/subtract: all of it
             if reset == RESET_SHIFT:
-                q[n, i] = (vp - vk) - sv * x if relaxed or sv == 0.0 else v_th[i] - vk
+                q[qn, i] = (vp - vk) - sv * x if relaxed or sv == 0.0 else v_th[i] - vk
             else:
-                q[n, i] = vn - vk
+                q[qn, i] = vn - vk
         v[i] = vn
         s_out[i] = sv
         vp_out[i] = vp
@@ -144,14 +145,15 @@ def _drive(G, chan_decay, iconst, icol, itime, r, timed, out):
 
 @njit(cache=True)
 def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
-            q, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
+            q, qo, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
             ref, reset, vk_out, d_out, vp_out, held_out, sg_out, srow, vprow):
     """Steps ``m0 .. m1-1`` of a population again, from its checkpoint (``v``, channels
     ``G``, ``until`` at the start of step ``m0``; updated in place): the block's arrivals
     ``arr_delta`` (rows = steps), ``arr_chan`` (step, channel, neuron) and currents
     (``itime``: the block's rows) give the drive exactly as :func:`_step_forward`; an
     integer-order population steps again, a fractional one takes ``v' = v_n^+ + q_n``
-    where no spike was sent (``q_n`` is that increment) and the stored ``v'`` of its
+    where no spike was sent (``q_n``, row ``n - qo`` of ``q``, is that increment) and the
+    stored ``v'`` of its
     spikes (events ``ev_*``, CSR by step), so no history sum is needed.  Writes ``v_n^+``,
     ``d_n``, ``v'_n``, the held flags and the surrogate derivative ``sigma'(v'_n - v_th)``
     (fixed-width ``sk``) per step."""
@@ -182,7 +184,7 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
                 sg_out[r, i] = S.surrogate_grad(sk, sp, vk - v_th[i], w)
                 continue
             if frac:
-                vp = vprow[i] if srow[i] != 0.0 else vk + q[n, i]
+                vp = vprow[i] if srow[i] != 0.0 else vk + q[n - qo, i]
             else:
                 v_inf = v_rest[i] + d_out[r, i]
                 vp = v_inf + (vk - v_inf) * decay[i]
@@ -198,17 +200,57 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
 
 
 @njit(cache=True)
-def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, qa, n, m1, coef, dcoef,
+def _soe_reforward(m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
+                   q, qo, U, beta, lam, mu, W, coef, ha, theta, tau, v_rest, v_th, v_reset,
+                   decay, relaxed, sk, sp, ref, reset, d_row, h_row, s_row, vp_row):  # noqa: N803
+    """Steps ``m0 .. m1-1`` of an SOE population again, from its state at step ``m0``
+    (``v``, channels ``G``, ``until``, tail states ``U`` and the window of increments
+    ``q_{m0-W} .. q_{m0-1}`` in rows ``m0-W-qo ..``; all updated in place): the block's
+    arrivals and currents as :func:`_replay`, then the history and the step exactly as
+    :func:`_forward_block` (same operations, same bits), writing ``q_n`` into row
+    ``n - qo``.  The adjoint regenerates a segment's increments so (O(K) per step) instead
+    of keeping every step's."""
+    size = v.shape[0]
+    nc = G.shape[0]
+    timed = itime.shape[1] > 0
+    K = U.shape[0]  # noqa: N806
+    for n in range(m0, m1):
+        r = n - m0
+        for i in range(size):
+            v[i] += arr_delta[r, i]
+        for c in range(nc):
+            for i in range(size):
+                G[c, i] += arr_chan[r, c, i]
+        _drive(G, chan_decay, iconst, icol, itime, r, timed, d_row)
+        for i in range(size):
+            acc = 0.0
+            for j in range(K):
+                acc += beta[j] * U[j, i]
+            h_row[i] = acc
+        _step_forward(True, v, d_row, h_row, coef, q, n, n - qo, min(n, W), ha, theta, tau,
+                      v_rest, v_th, v_reset, decay, relaxed, sk, sp, s_row, h_row, until, ref,
+                      reset, vp_row)
+        if n >= W:
+            for j in range(K):
+                lj = lam[j]
+                mj = mu[j]
+                for i in range(size):
+                    U[j, i] = U[j, i] * lj + mj * q[n - W - qo, i]
+
+
+@njit(cache=True)
+def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, qa, n, qo, m1, coef, dcoef,
                    ha, theta, kap, inv_den, v_rest, v_th, v_reset, decay, tau, dt, relaxed, sk,
                    sp, a_d, g_tau, a_q, b_q, held, reset):
     """Adjoint of one step of a population from its replayed ``v_n^+`` (``vk``), drive
     ``d``, ``v'`` (``vpr``) and surrogate derivative ``sigma'(v' - v_th)`` (``sgr``, from the
     replay): ``a_v`` (adjoint of v_{n+1} in, of v_n^+ out, with the loss's
     ``gv``), ``a_d`` the drive's adjoint and the per-neuron ``g_tau``.  Fractional: ``qa``
-    holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n``; the step reads ``q_n`` and
-    writes ``a^H_n`` in its place.  ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``,
-    likewise ``b_n`` with ``dc/dalpha`` over the same lags (the far lags' order term is
-    summed by the caller), and the step returns
+    holds ``q_m`` for ``m <= n`` and ``a^H_m`` for ``m > n`` (step ``m`` in row ``m - qo``);
+    the step reads ``q_n`` and writes ``a^H_n`` in its place.
+    ``a^q_n = far_c + sum_{m=n+1}^{m1-1} c_{m-n} a^H_m``, likewise ``b_n`` with
+    ``dc/dalpha`` over the same lags (the far lags' order term is summed by the caller),
+    and the step returns
     ``(dL/dh^a, dL/dc_0, <q_n, b_n>)``: the last sums to the order's history term
     ``sum_{m>n} dc_{m-n} <a^H_m, q_n>``.  ``kap = 1/tau``, ``inv_den = 1 / (c_0 + theta h^a
     kap)`` per neuron.  A held neuron passes nothing on (integer order: ``v_{n+1} =
@@ -226,14 +268,14 @@ def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, qa, n, m1, coef, 
             c = coef[m - n]
             e = dcoef[m - n]
             for i in range(size):
-                ah = qa[m, i]
+                ah = qa[m - qo, i]
                 a_q[i] += c * ah
                 b_q[i] += e * ah
         for i in range(size):
-            g_corr += qa[n, i] * b_q[i]
+            g_corr += qa[n - qo, i] * b_q[i]
             if held[i]:
                 a_d[i] = 0.0
-                qa[n, i] = 0.0
+                qa[n - qo, i] = 0.0
                 a_v[i] += gv[i]
                 continue
             rhs = v_rest[i] - vk[i] + d[i]
@@ -253,7 +295,7 @@ def _step_backward(frac, vk, d, vpr, sgr, a_v, a_s, gv, far_c, qa, n, m1, coef, 
             a_dv = a_vp * inv_den[i]
             a_v[i] = a_vp - a_dv * ha * kap[i] - aq + gv[i]
             a_d[i] = a_dv * ha * kap[i]
-            qa[n, i] = -a_dv
+            qa[n - qo, i] = -a_dv
             r = rhs - theta * dv
             g_tau[i] -= a_dv * ha * r * kap[i] * kap[i]
             g_ha += a_dv * kap[i] * r
@@ -313,7 +355,7 @@ def _spike_adjoint_block(ptr, post, w, a_blk, r0, r1, shift, ring):
 
 @njit(cache=True)
 def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
-                   frac, soe, W, ha, reset, gv_kind, gs_kind,  # noqa: N803
+                   frac, soe, W, ha, reset, gv_kind, gs_kind, qoff,  # noqa: N803
                    vk, dd, vpb, sgb, held, a_v, a_s_ring, a_G, chan_decay, gv, gs, qa, coef,
                    dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
@@ -356,7 +398,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                 for j in range(K):  # sum_m <q_m, V_j[m]>: the gamma term
                     acc = 0.0
                     for i in range(Vd.shape[1]):
-                        acc += Vd[j, i] * q2[n, i]
+                        acc += Vd[j, i] * q2[n - qoff[d], i]
                     sa[j] += acc
                 frow = fc[d]
             elif frac[d]:  # far[d]: the block's far rows of a^q (the far lags' order
@@ -373,9 +415,9 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                 gvrow = zero[d]
             gh, gc, gq = _step_backward(
                 frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow, frow,
-                q2, n, end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d], v_rest[d], v_th[d],
-                v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d], g_tau[d], a_q[d],
-                b_q[d], held[d][r], reset[d])
+                q2, n, qoff[d], end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d],
+                v_rest[d], v_th[d], v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d],
+                g_tau[d], a_q[d], b_q[d], held[d][r], reset[d])
             a_s[:] = 0.0
             if frac[d] and soe[d]:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
                 Vd = V[d]  # noqa: N806
@@ -387,7 +429,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                     for j in range(Vd.shape[0]):
                         mj = mu[d][j]
                         for i in range(Vd.shape[1]):
-                            Vd[j, i] += mj * q2[n + W[d], i]
+                            Vd[j, i] += mj * q2[n + W[d] - qoff[d], i]
             if frac[d]:
                 g_pop[d, 0] += gh
                 g_pop[d, 1] += gc
@@ -426,7 +468,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
 
 @njit(cache=True)
 def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, reset,  # noqa: N803
-                   rec_v_on, rec_s_on, timed, ks, v, G, until, ring, chan_decay, iconst,
+                   qoff, rec_v_on, rec_s_on, timed, ks, v, G, until, ring, chan_decay, iconst,
                    icol, rows, coef, q, far, U, beta, lam, mu, tau, v_rest, v_th, v_reset,
                    decay, ref, rec_v, rec_s, vblk, d_row, h_row, s_row, vp_row, ev_ptr,
                    ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w):
@@ -477,9 +519,9 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             else:
                 b = 0
                 frow = hk
-            _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, b, ha[k], theta, tau[k],
-                          v_rest[k], v_th[k], v_reset[k], decay[k], relaxed, sk, sp, s_row[k],
-                          hk, until[k], ref[k], reset[k], vp_row[k])
+            _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k], theta,
+                          tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed, sk, sp,
+                          s_row[k], hk, until[k], ref[k], reset[k], vp_row[k])
             if frac[k] and soe[k] and n >= W[k]:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                 Uk = U[k]  # noqa: N806
                 qk = q[k]
@@ -487,7 +529,7 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                     lj = lam[k][j]
                     mj = mu[k][j]
                     for i in range(vk.shape[0]):
-                        Uk[j, i] = Uk[j, i] * lj + mj * qk[n - W[k], i]
+                        Uk[j, i] = Uk[j, i] * lj + mj * qk[n - W[k] - qoff[k], i]
             sk_row = s_row[k]
             if rec_s_on[k]:
                 rec_s[k][n] = sk_row
