@@ -19,6 +19,8 @@ explicit midpoint).  Fractional (GL/L1, :mod:`fracsim.fractional.stepper`)::
 
     dv = (h^a F(v_n) - H_n) / c_0                          (GL: the step; L1: initial guess)
     L1, Newton (1 step for a linear F, 2 otherwise):  dv -= (c_0 dv - h^a F + H_n) / (c_0 - h^a F_v)
+        (2 steps: the explicit dv where the last residual or correction says Newton failed,
+        as the engine, :data:`fracsim.fractional.stepper.NEWTON_RTOL`)
     v = v_n + dv;  other variables by the model's ``aux``;  s = spike(v - v_th);  reset
 
 with ``h^a`` and ``c_0`` duals in ``alpha`` (``d h^a/da = h^a ln h``, ``dc_0/da`` from
@@ -37,11 +39,13 @@ the converged implicit equation.  Reset semantics and history entries ``q_n``:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
+from ..fractional.stepper import NEWTON_RTOL
 from . import dual as D
 
 LIF, ADLIF, LNM, COND = 0, 1, 2, 3
@@ -355,6 +359,9 @@ def _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard,
     D.sub(val, grd, DV, DV, H)
     D.div(val, grd, DV, DV, C0)  # (h^a F - H) / c0
     if l1:
+        DVEX = T + 10  # noqa: N806 - the explicit value, kept where Newton fails
+        D.cpy(val, grd, DVEX, DV)
+        corr_prev, conv, res = math.inf, True, 0.0
         for _ in range(newton):
             D.add(val, grd, VV, 0, DV)
             _rhs(code, ints, val, grd, F, FV, VV, TH, DR, M)
@@ -362,10 +369,16 @@ def _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard,
             D.mul(val, grd, X, HA, F)
             D.sub(val, grd, R, R, X)
             D.add(val, grd, R, R, H)
+            res = val[R]
             D.mul(val, grd, X, HA, FV)
             D.sub(val, grd, DN, C0, X)
             D.div(val, grd, R, R, DN)
+            conv = abs(val[R]) <= abs(corr_prev)
+            corr_prev = val[R]
             D.sub(val, grd, DV, DV, R)
+        if newton > 1 and not (conv and abs(res) <= NEWTON_RTOL * (
+                abs(val[C0] * val[DV]) + abs(val[H]) + 1.0)):
+            D.cpy(val, grd, DV, DVEX)  # the engine's rule (fracsim.fractional.stepper)
     D.add(val, grd, VP, 0, DV)  # v = v0 + dv
     _aux(code, val, grd, OUT, VP, TH, M, dt)
     S, XS = OUT + nz + 1, OUT + nz + 2

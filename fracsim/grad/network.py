@@ -65,18 +65,34 @@ rows recomputed from the replay, so its ``(N, n)`` array is never stored (the re
 keeps every step's spike values, which its arrivals need).  Measured:
 ``benchmarks/gradient_memory.py``.
 
+Populations of the other models (``fs.AdLIF``, ``fs.LNM`` with ``coef=``,
+``fs.Conductance``; "generic") step by the differentiable one-step map of the
+one-population gradients (:mod:`.model_derivatives`, dual numbers: the same operations as
+the model's kernel, the Jacobian of the step actually run): the forward keeps their state
+``z`` (``v`` first: delta arrivals add to it) per block and, when fractional, their
+histories ``H_n`` (``N x n``, beside the increments), and the adjoint replays a block from
+them and transposes each step's Jacobian onto ``(a^z_{n+1}, a^q_n, a^s_n)``
+(:func:`.network_kernels._gp_step_backward`), the drive's adjoint going to the synapses as
+for LIF.  Their parameters are every model parameter but ``R`` and ``t_ref``
+(``"E.tau"``, ``"E.a"``, ``"E.coef"`` (``(degree + 1,)``), ``"E.fast_neg_gain"``,
+``"E.alpha"``, ...): a scalar for a shared value, ``(n,)`` per neuron.  The conductance
+neuron has no reset and its spikes carry no gradient: with a loss on its ``v`` the
+gradient is exact.
+
 Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
 "subtract" (the engine's semantics, :mod:`fracsim.fractional.stepper`), refractory periods
-(held steps as in the engine; their onsets are events, not differentiated),
+(held steps as in the engine; their onsets are events, not differentiated); generic
+populations at integer order or with ``FullMemory``, without refractory periods;
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
-Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction) in
-:mod:`.network_forward`.  Parameters: ``"<pop>.tau"``, ``"<pop>.alpha"``,
-``"<src>-><dst>.weight"`` (``"<src>-><dst>[k].weight"`` for the k-th of several projections
-between the same populations), gradients shaped like the parameter (a weight gradient has
-one entry per synapse, in the projection's order).  The per-step loops of a block (forward
-and adjoint) are compiled Numba functions over typed lists of the populations' and delay
-groups' arrays (:mod:`.network_kernels`).
+Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction,
+LIF populations) in :mod:`.network_forward`.  Parameters: ``"<pop>.tau"``,
+``"<pop>.alpha"`` (LIF), the generic ones above, ``"<src>-><dst>.weight"``
+(``"<src>-><dst>[k].weight"`` for the k-th of several projections between the same
+populations), gradients shaped like the parameter (a weight gradient has one entry per
+synapse, in the projection's order).  The per-step loops of a block (forward and adjoint)
+are compiled Numba functions over typed lists of the populations' and delay groups' arrays
+(:mod:`.network_kernels`).
 """
 
 from __future__ import annotations
@@ -98,12 +114,14 @@ from ..synapses import ExpSynapse
 from . import surrogate as S
 from .alpha import kernel_derivative, soe_derivative
 from .loss import Loss, Stepwise
+from .model_derivatives import Spec, n_registers, spec_of, theta_of
 from .network_kernels import (
     _RESETS,
     RESET_JUMP,
     RESET_SHIFT,
     _backward_pass,
     _forward_block,
+    _gp_replay,
     _replay,
     _scatter,
     _soe_reforward,
@@ -163,6 +181,20 @@ class _Pop:
     beta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     mu: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # lam^(W+1)
     gam: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))  # dbeta/dalpha
+    # a population of another model (AdLIF, LNM, Conductance): its differentiable step
+    spec: Spec | None = None
+    model: object = None
+    th: np.ndarray | None = None  # (P, n) parameters in the spec's slots
+    z0: np.ndarray | None = None  # (nz, n) initial state
+
+    @property
+    def generic(self) -> bool:
+        """Stepped by the differentiable step of :mod:`.model_derivatives`, not LIF's."""
+        return self.spec is not None
+
+    @property
+    def nz(self) -> int:
+        return self.spec.nz if self.generic else 1
 
     @property
     def soe(self) -> bool:
@@ -208,6 +240,8 @@ class Problem:
         p = self.pops[k]
         p.alpha = float(alpha)
         p.ha = self.dt ** p.alpha
+        if p.generic:
+            p.th[p.spec.alpha_slot] = p.alpha
         if p.memory is None or p.memory.kind == "full":
             p.coef = kernel(self.scheme, p.alpha, self.N + 1)
             p.W = self.N
@@ -221,6 +255,22 @@ class Problem:
                  if p.lam.shape[0] else np.zeros(0))
         if p.W >= self.N:  # every lag exact: the full-memory path
             p.lam = p.beta = p.mu = p.gam = np.zeros(0)
+
+
+def _generic_spec(pop) -> Spec:
+    """The differentiable step of a population of another model (AdLIF, LNM, Conductance),
+    or an error naming what is not supported."""
+    from .api import _check_model
+
+    try:
+        _check_model(pop.model)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"population {pop.name}: {err}") from None
+    if pop.memory is not None and pop.memory.kind != "full":
+        raise ValueError(f"population {pop.name}: network gradients of "
+                         f"{type(pop.model).__name__} populations support fs.FullMemory() "
+                         f"or integer order, got {pop.memory} (SOE: LIF populations only)")
+    return spec_of(pop.model, set(pop.model.state_vars))  # the initial state is given
 
 
 def _projection_names(net) -> list[str]:
@@ -271,10 +321,10 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
                              f"ExpSynapse synapses can be differentiated, got {pr.synapse}")
     for k, pop in enumerate(net.populations):
         m = pop.model
+        gspec = None
         if type(m) is not LIF:
-            raise ValueError(f"population {pop.name}: network gradients support fs.LIF "
-                             f"populations only (got {type(m).__name__})")
-        if pop.memory is not None and m.reset not in _RESETS:
+            gspec = _generic_spec(pop)
+        elif pop.memory is not None and m.reset not in _RESETS:
             raise ValueError(f"population {pop.name}: reset must be one of {sorted(_RESETS)} "
                              f"for network gradients, got {m.reset!r}")
         if m.orders:
@@ -297,15 +347,21 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         for spec in plan.specs:  # evaluate once by pieces: bad currents fail here
             for m0 in range(0, n_steps, 1024):
                 evaluate(spec, t_grid[m0:m0 + 1024], f"current into {pop.name}")
-        p = _Pop(name=pop.name, n=pop.n, tau=m.value("tau", pop.n),
-                 v_rest=m.value("v_rest", pop.n), v_th=m.value("v_th", pop.n),
-                 v_reset=m.value("v_reset", pop.n), v0=pop.init[0].copy(),
+        lif = {key: (m.value(key, pop.n) if gspec is None else np.zeros(pop.n))
+               for key in ("tau", "v_rest", "v_th", "v_reset")}  # a generic one: unused
+        p = _Pop(name=pop.name, n=pop.n, **lif, v0=pop.init[0].copy(),
                  currents=plan, t_grid=t_grid,
                  chan_decay=np.array([np.exp(-dt / c.tau) for c in chans[k]]),
-                 alpha=alpha, tau_shared=np.ndim(m._values["tau"]) == 0, memory=pop.memory,
+                 alpha=alpha, tau_shared=gspec is None and np.ndim(m._values["tau"]) == 0,
+                 memory=pop.memory,
                  ref=np.asarray(m.refractory_steps(pop.n, dt)).astype(np.int64),
                  reset=_RESETS.get(m.reset, RESET_SHIFT) if pop.memory is not None
                  else RESET_JUMP)
+        if gspec is not None:
+            p.spec, p.model, p.reset = gspec, m, gspec.reset
+            p.th = theta_of(m, gspec, pop.n)
+            p.z0 = np.array(pop.init, dtype=np.float64).copy()
+            p.tau = np.ones(pop.n)
         pops.append(p)
     prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
                    relaxed=bool(relaxed))
@@ -338,7 +394,13 @@ def parameter_names(prob: Problem) -> dict[str, tuple]:
     """Learnable names -> ("pop", k, attribute) or ("proj", j)."""
     out = {}
     for k, p in enumerate(prob.pops):
-        out[f"{p.name}.tau"] = ("pop", k, "tau")
+        if p.generic:  # every model parameter but R (the currents' gain) and t_ref
+            for nm in p.spec.names:
+                nm = "coef" if nm.startswith("coef[") else nm
+                if nm not in ("R", "alpha"):
+                    out[f"{p.name}.{nm}"] = ("pop", k, nm)
+        else:
+            out[f"{p.name}.tau"] = ("pop", k, "tau")
         if p.alpha is not None:
             out[f"{p.name}.alpha"] = ("pop", k, "alpha")
     for j, pr in enumerate(prob.projs):
@@ -422,8 +484,9 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
     seg = segment_steps(prob)
-    every = {k: nb if p.alpha is not None and not p.soe else seg for k, p in enumerate(pops)}
-    ckpt = {k: {"v": np.empty((-(-N // every[k]), p.n)),
+    every = {k: nb if (p.alpha is not None and not p.soe) or p.generic else seg
+             for k, p in enumerate(pops)}
+    ckpt = {k: {"v": np.empty((-(-N // every[k]),) + ((p.nz,) if p.generic else ()) + (p.n,)),
                 "G": np.empty((-(-N // every[k]), p.chan_decay.shape[0], p.n)),
                 "until": np.empty((-(-N // every[k]), p.n), dtype=np.int64)}
             for k, p in enumerate(pops) if keep and dep[k]}
@@ -444,7 +507,11 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     fr = [p.alpha is not None for p in pops]
     nch = [p.chan_decay.shape[0] for p in pops]
     ring = [np.zeros((1 + nch[k], depth, p.n)) for k, p in enumerate(pops)]  # delta, channels
-    v = [p.v0.copy() for p in pops]
+    z = [p.z0.copy() if p.generic else p.v0.copy()[None, :] for p in pops]  # state, v first
+    v = [zk[0] for zk in z]
+    Hs = [np.zeros((N, p.n)) if p.generic and fr[k] and keep and dep[k] else zero2
+          for k, p in enumerate(pops)]  # a generic population's histories H_n (replay)
+    gpi, gpf, gints, gval, ggrd, th = generic_arrays(prob)
     G = [np.zeros((nch[k], p.n)) for k, p in enumerate(pops)]  # noqa: N806
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
     until = [np.zeros(p.n, dtype=np.int64) for p in pops]  # refractory until this step
@@ -468,8 +535,9 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         rec_s=[a if a is not None else zero2 for a in rec_s],
         d_row=[np.zeros(p.n) for p in pops], h_row=scratch,
         s_row=[np.zeros(p.n) for p in pops], vp_row=[np.zeros(p.n) for p in pops],
-        ev_ptr=ev_ptr, ev_idx=ev_idx, ev_vp=ev_vp, g_ptr=[g.ptr for _, g in grp],
-        g_post=[g.post for _, g in grp], g_w=[g.w for _, g in grp]).items()}
+        ev_ptr=ev_ptr, ev_idx=ev_idx, ev_vp=ev_vp, g_ptr=[g.ptr for _, g in grp] or [_U1],
+        g_post=[g.post for _, g in grp] or [_U1], g_w=[g.w for _, g in grp] or [_F1], z=z,
+        th=th, gints=gints, gval=gval, ggrd=ggrd, Hs=Hs).items()}
     flags = dict(
         frac=np.array(fr), soe=np.array([fr[k] and p.soe for k, p in enumerate(pops)]),
         W=np.array([p.W for p in pops], dtype=np.int64),
@@ -494,7 +562,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         for k, ck in ckpt.items():
             if m0 % every[k]:
                 continue
-            ck["v"][m0 // every[k]] = v[k]
+            ck["v"][m0 // every[k]] = z[k] if pops[k].generic else v[k]
             ck["G"][m0 // every[k]] = G[k]
             ck["until"][m0 // every[k]] = until[k]
             if "U" in ck:
@@ -518,7 +586,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                        lists["h_row"], lists["s_row"], lists["vp_row"], lists["ev_ptr"],
                        lists["ev_idx"], lists["ev_vp"], flags["g_srcpop"], flags["g_dst"],
                        flags["g_target"], flags["g_delay"], lists["g_ptr"], lists["g_post"],
-                       lists["g_w"])
+                       lists["g_w"], prob.dt, gpi, gpf, lists["z"], lists["th"],
+                       lists["gints"], lists["gval"], lists["ggrd"], lists["Hs"])
         for k in range(P):
             cnt = ev_ptr[k][m1 - m0]
             events[k].append((np.diff(ev_ptr[k][:m1 - m0 + 1]), ev_idx[k][:cnt].astype(itype[k]),
@@ -542,9 +611,38 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         if k in vp_ev:
             vp_ev[k] = np.concatenate([e[2] for e in events[k]])
         events[k] = None
-    return {"rec": rec, "q": q_hist, "act_ptr": act_ptr, "act_idx": act_idx, "spk": spk,
+    return {"rec": rec, "q": q_hist, "Hs": Hs, "act_ptr": act_ptr, "act_idx": act_idx, "spk": spk,
             "ckpt": ckpt, "vp_ev": vp_ev,
             "value": stream.finish(partial) if ks is not None else None}
+
+
+def generic_arrays(prob: Problem) -> tuple:
+    """What the kernels take for the populations of other models (:func:`_forward_block`):
+    ``gpi`` ``(P, 8)`` int64 (code, nz, parameters, Newton steps, reset, alpha slot,
+    threshold slot, generic?), ``gpf`` ``(P, 3)`` (``dh^a/dalpha``, ``c_0``,
+    ``dc_0/dalpha``) and per population the model's int parameters, value and gradient
+    registers and parameter rows (placeholders for LIF populations)."""
+    P = len(prob.pops)  # noqa: N806
+    gpi, gpf = np.zeros((P, 8), dtype=np.int64), np.zeros((P, 3))
+    gints, gval, ggrd, th = [], [], [], []
+    for k, p in enumerate(prob.pops):
+        if not p.generic:
+            gints.append(np.zeros(1, dtype=np.int64))
+            gval.append(np.zeros(1))
+            ggrd.append(np.zeros((1, 1)))
+            th.append(np.zeros((1, 1)))
+            continue
+        sp = p.spec
+        gpi[k] = (sp.code, sp.nz, sp.P, sp.newton, sp.reset, sp.alpha_slot, sp.thr_slot, 1)
+        if p.alpha is not None:
+            gpf[k] = (p.ha * math.log(prob.dt), p.coef[0],
+                      kernel_derivative(prob.scheme, p.alpha, np.arange(1))[0])
+        nr = n_registers(sp)
+        gints.append(sp.ints)
+        gval.append(np.zeros(nr))
+        ggrd.append(np.zeros((nr, sp.nl)))
+        th.append(p.th)
+    return gpi, gpf, gints, gval, ggrd, th
 
 
 def _stream_pop(prob: Problem, stream: Stepwise | None) -> int | None:
@@ -652,6 +750,23 @@ def _replay_block(prob: Problem, fwd: dict, k: int, m0: int, m1: int, state: tup
             p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], bf["sig"], srow, vprow)
 
 
+def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tuple,
+                     Hs: np.ndarray, bf: dict, gen: tuple, srow: np.ndarray,  # noqa: N803
+                     vprow: np.ndarray) -> None:
+    """:func:`_gp_replay` of generic population ``k``'s steps ``m0 .. m1-1`` from its
+    block checkpoint into its block buffers ``bf["z"]``, ``bf["d"]``."""
+    p, nb = prob.pops[k], block_steps()
+    gpi, gpf, gints, gval, ggrd, th = gen
+    sur = prob.sur
+    _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(), p.chan_decay,
+               arr[0], arr[1], p.currents.iconst, p.currents.icol,
+               prob.current_rows(p, m0)[1], Hs, th[k], gpi[k, 0], gints[k], gpi[k, 1],
+               gpi[k, 2], p.alpha is not None, prob.scheme == "l1", gpi[k, 3], gpi[k, 4],
+               not prob.relaxed, sur.kind, np.array(sur.params, dtype=np.float64), prob.dt,
+               p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6], gval[k], ggrd[k],
+               bf["z"], bf["d"], srow, vprow, np.zeros((1, p.n)))
+
+
 def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list, qa: dict,
              arr: dict, blk: dict, buf: dict, srow: list, vprow: list, theta: float, sk: int,
              sp: np.ndarray, decay: list) -> None:
@@ -702,6 +817,9 @@ _BLOCK_LISTS = ("vk", "dd", "vpb", "sgb", "held", "a_v", "a_s_ring", "a_G", "cha
                 "a_q", "b_q", "fc", "zero")
 
 
+_U1, _F1 = np.zeros(1, dtype=np.uint32), np.zeros(1)  # placeholders: a network without synapses
+
+
 def _typed(arrays) -> List:
     """A Numba typed list of (C-contiguous) arrays."""
     out = List()
@@ -733,7 +851,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     fr = {k: pops[k].alpha is not None for k in dl}
     full = {k: fr[k] and not pops[k].soe for k in dl}
     seg = segment_steps(prob)
-    seg_dl = [k for k in dl if not full[k]]  # checkpointed per segment
+    seg_dl = [k for k in dl if not full[k] and not pops[k].generic]  # per segment
     for k in seg_dl:  # SOE: a segment's rows s0 - W .. s0 + L + W - 1 (the last W: a^H)
         if fr[k]:
             qa[k] = np.zeros((seg + 2 * pops[k].W, pops[k].n))
@@ -760,6 +878,10 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     buf = {k: {"v": np.empty((rows, pops[k].n)), "d": np.empty((rows, pops[k].n)),
                "vp": np.empty((rows, pops[k].n)), "sig": np.empty((rows, pops[k].n)),
                "held": np.empty((rows, pops[k].n), dtype=np.bool_)} for k in dl}
+    for k in dl:  # a generic population: its replayed states (v: row 0 of each)
+        if pops[k].generic:
+            buf[k]["z"] = np.empty((rows, pops[k].nz, pops[k].n))
+            buf[k]["v"] = buf[k]["z"][:, 0, :]
     far_out = {k: np.zeros((rows, pops[k].n)) for k in dl if full[k]}
     far_sums = {k: FarSums(pops[k].coef, N, nb, pops[k].n,
                            dcoef[k] if ("pop", k, "alpha") in want else None) for k in far_out}
@@ -768,7 +890,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     arr = {k: (np.zeros((rows, pops[k].n)), np.zeros((rows, pops[k].chan_decay.shape[0],
                                                        pops[k].n))) for k in dl}
     srow, vprow = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
-    a_v = [np.zeros(pops[k].n) for k in dl]
+    a_z = [np.zeros((pops[k].nz, pops[k].n)) for k in dl]  # state adjoints (v: row 0)
+    a_v = [az[0] for az in a_z]
     a_G = [np.zeros((pops[k].chan_decay.shape[0], pops[k].n)) for k in dl]  # noqa: N806
     a_s_ring = [np.zeros((rows + depth, pops[k].n)) for k in dl]  # a block + the delays
     soe_acc = [np.zeros(pops[k].lam.shape[0]) for k in dl]
@@ -783,6 +906,16 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     spk = ([s if s is not None else np.zeros((1, p.n)) for s, p in zip(fwd["spk"], pops,
                                                                         strict=True)]
            if prob.relaxed else [np.ones((1, p.n)) for p in pops])
+    gen = generic_arrays(prob)
+    gp_lists = (gen[0][dl], gen[1][dl],
+                _typed(buf[k]["z"] if pops[k].generic else np.zeros((1, 1, 1)) for k in dl),
+                _typed(fwd["Hs"][k] for k in dl), _typed(gen[5][k] for k in dl),
+                _typed(gen[2][k] for k in dl), _typed(gen[3][k] for k in dl),
+                _typed(gen[4][k] for k in dl), _typed(a_z),
+                _typed(np.zeros(pops[k].nz + 3) for k in dl),
+                _typed(np.zeros((pops[k].spec.P, pops[k].n)) if pops[k].generic
+                       else np.zeros((1, 1)) for k in dl))
+    gth = gp_lists[-1]
     lists = dict(
         vk=_typed(buf[k]["v"] for k in dl), dd=_typed(buf[k]["d"] for k in dl),
         vpb=_typed(buf[k]["vp"] for k in dl), sgb=_typed(buf[k]["sig"] for k in dl),
@@ -803,8 +936,10 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         g_tau=_typed(g_tau), a_d=_typed(np.zeros(pops[k].n) for k in dl),
         a_q=_typed(np.zeros(pops[k].n) for k in dl), b_q=_typed(np.zeros(pops[k].n) for k in dl),
         fc=_typed(np.zeros(pops[k].n) for k in dl), zero=_typed(zero[k] for k in dl),
-        g_ptr=_typed(g.ptr for _, _, g in grp), g_post=_typed(g.post for _, _, g in grp),
-        g_w=_typed(g.w for _, _, g in grp), g_widx=_typed(g.widx for _, _, g in grp),
+        g_ptr=_typed([g.ptr for _, _, g in grp] or [_U1]),
+        g_post=_typed([g.post for _, _, g in grp] or [_U1]),
+        g_w=_typed([g.w for _, _, g in grp] or [_F1]),
+        g_widx=_typed([g.widx for _, _, g in grp] or [_U1]),
         act_ptr=_typed(act_ptr), act_idx=_typed(act_idx), spk=_typed(spk),
         g_wout=_typed(g_w.values()) if g_w else _typed([np.zeros(1)]))
     ints = dict(
@@ -822,8 +957,9 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         g_wi=np.array([wi.get(j, -1) for j, _, _ in grp], dtype=np.int64))
     pass_ptr, pass_pop = _adjoint_passes(len(dl), ints["g_src"], ints["g_dst"])
     batched = pass_ptr.shape[0] > 2  # spike adjoints by blocks: targets' adjoint per step
-    g_blk = _typed(np.zeros((pops[pr.dst].n, rows)) if batched and s >= 0 else np.zeros((1, 1))
-                   for (_, pr, _), s in zip(grp, ints["g_src"], strict=True))
+    g_blk = _typed([np.zeros((pops[pr.dst].n, rows)) if batched and s >= 0 else np.zeros((1, 1))
+                    for (_, pr, _), s in zip(grp, ints["g_src"], strict=True)]
+                   or [np.zeros((1, 1))])
     in_pass = [np.isin(np.arange(len(dl)), pass_pop[pass_ptr[ip]:pass_ptr[ip + 1]])
                for ip in range(pass_ptr.shape[0] - 1)]
     spmm = [[gi for gi in range(len(grp)) if ip_in[ints["g_dst"][gi]] and ints["g_src"][gi] >= 0]
@@ -843,12 +979,16 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 qoff[pos[k]] = s0 - pops[k].W if fr[k] else 0
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
         for k in dl:  # replay the block from its checkpoint
-            ck = ckpt[k] if full[k] else blk[k]
-            b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
-            _replay_block(prob, fwd, k, m0, m1, (ck["v"][b].copy(), ck["G"][b].copy(),
-                                                 ck["until"][b].copy()), arr[k],
-                          qa[k] if fr[k] else zero2, int(qoff[pos[k]]), buf[k], srow[k],
-                          vprow[k], sk, sp, decay[k])
+            if pops[k].generic:
+                _gp_replay_block(prob, k, m0, m1, ckpt[k], arr[k], fwd["Hs"][k], buf[k],
+                                 gen, srow[k], vprow[k])
+            else:
+                ck = ckpt[k] if full[k] else blk[k]
+                b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
+                _replay_block(prob, fwd, k, m0, m1, (ck["v"][b].copy(), ck["G"][b].copy(),
+                                                     ck["until"][b].copy()), arr[k],
+                              qa[k] if fr[k] else zero2, int(qoff[pos[k]]), buf[k], srow[k],
+                              vprow[k], sk, sp, decay[k])
             if full[k]:  # a^q's lags beyond the block (their order term to alpha's)
                 g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:
@@ -862,7 +1002,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                            ints["g_wi"], lists["g_ptr"], lists["g_post"], lists["g_w"],
                            lists["g_widx"], lists["act_ptr"], lists["act_idx"], lists["spk"],
                            lists["g_wout"], pass_pop[pass_ptr[ip]:pass_ptr[ip + 1]],
-                           in_pass[ip], batched, g_blk)
+                           in_pass[ip], batched, g_blk, *gp_lists)
             for gi in (spmm[ip] if batched else ()):  # the pass' spike adjoints at once
                 shift = m0 - 1 - int(ints["g_delay"][gi])  # step m0 + r: source step + shift
                 _spike_adjoint_block(lists["g_ptr"][gi], lists["g_post"][gi],
@@ -876,13 +1016,27 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             continue
         k, attr = kind[1], kind[2]
         p, d = pops[k], pos[kind[1]]
-        if attr == "tau":
+        if p.generic:
+            out[nm] = _generic_grad(p, attr, gth[d], g_pop[d, 2])
+        elif attr == "tau":
             out[nm] = np.array(g_tau[d].sum()) if p.tau_shared else g_tau[d]
         else:  # history lags (+ the SOE tail through the fit's dbeta/dalpha), h^a, c_0
             val = g_pop[d, 2] + (float(p.gam @ soe_acc[d]) if p.soe else 0.0)
             val += g_pop[d, 0] * p.ha * np.log(dt) + g_pop[d, 1] * dcoef[k][0]
             out[nm] = np.array(val)
     return out
+
+
+def _generic_grad(p: _Pop, attr: str, gth: np.ndarray, hist: float) -> np.ndarray:
+    """The gradient of parameter ``attr`` of a generic population from its per-neuron
+    slot gradients ``gth`` ``(P, n)`` (``hist``: the order's history term)."""
+    names = p.spec.names
+    if attr == "coef":
+        return np.array([gth[j].sum() for j, s in enumerate(names) if s.startswith("coef[")])
+    j = names.index(attr)
+    if attr == "alpha":
+        return np.array(gth[j].sum() + hist)
+    return gth[j].copy() if np.ndim(p.model._values[attr]) == 1 else np.array(gth[j].sum())
 
 
 def _adjoint_passes(P: int, g_src: np.ndarray, g_dst: np.ndarray) -> tuple:  # noqa: N803
@@ -950,6 +1104,12 @@ def _get(prob: Problem, kind: tuple) -> np.ndarray:
     if kind[0] == "proj":
         return prob.projs[kind[1]].weight.copy()
     p = prob.pops[kind[1]]
+    if p.generic and kind[2] != "alpha":
+        names = p.spec.names
+        if kind[2] == "coef":
+            return np.array([p.th[j, 0] for j, s in enumerate(names) if s.startswith("coef[")])
+        row = p.th[names.index(kind[2])]
+        return row.copy() if np.ndim(p.model._values[kind[2]]) == 1 else np.array(row[0])
     if kind[2] == "tau":
         return np.array(p.tau[0]) if p.tau_shared else p.tau.copy()
     return np.array(p.alpha)
@@ -960,7 +1120,14 @@ def _put(prob: Problem, kind: tuple, value: np.ndarray) -> None:
         set_weights(prob, kind[1], value)
         return
     p = prob.pops[kind[1]]
-    if kind[2] == "tau":
+    if p.generic and kind[2] != "alpha":
+        names = p.spec.names
+        if kind[2] == "coef":
+            for c, j in enumerate(j for j, s in enumerate(names) if s.startswith("coef[")):
+                p.th[j] = value[c]
+        else:
+            p.th[names.index(kind[2])] = value
+    elif kind[2] == "tau":
         p.tau = np.broadcast_to(value, (p.n,)).astype(np.float64)
     else:
         prob.set_alpha(kind[1], float(value))

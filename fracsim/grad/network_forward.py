@@ -35,6 +35,12 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     :func:`fracsim.grad.network.parameter_names` -> direction)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
+    for p in pops:
+        if p.generic:
+            raise ValueError(f"population {p.name}: forward mode (tangents) of networks "
+                             f"supports fs.LIF populations only, got "
+                             f"{type(p.model).__name__}; use method='adjoint' or "
+                             f"'finite_difference'")
     depth = ring_depth(prob)
     dtau = [np.zeros(p.n) for p in pops]
     dalpha = [0.0] * len(pops)

@@ -14,6 +14,8 @@ import numpy as np
 from numba import njit
 
 from . import surrogate as S
+from .model_derivatives import step as model_step
+from .trajectory import load
 
 #: reset semantics of a population (fracsim.fractional.stepper): codes for the kernels
 RESET_SHIFT, RESET_JUMP, RESET_SUBTRACT = 0, 1, 2
@@ -360,7 +362,8 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                    dcoef, far, V, beta, lam, mu, soe_acc, v_rest, v_th, v_reset,
                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
                    g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
-                   g_widx, act_ptr, act_idx, spk, g_wout, pops, in_pass, batched, g_blk):
+                   g_widx, act_ptr, act_idx, spk, g_wout, pops, in_pass, batched, g_blk,
+                   gpi, gpf, zb, Hs, th, gints, gval, ggrd, a_z, a_out, gth):
     """The adjoint of steps ``m1-1 .. m0`` of the populations ``pops`` (in that order;
     the lists are indexed by the populations that need an adjoint, in creation order;
     ``g_pop`` collects ``(dL/dh^a, dL/dc_0, history term)`` per population) and of the
@@ -373,7 +376,10 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
     stores its targets' adjoint per step in ``g_blk[gi]`` ``(targets, rows)``, and the
     caller adds the block's spike adjoints at once (:func:`_spike_adjoint_block`).  The
     spike adjoint ring of a population (``a_s_ring``, indexed by step modulo its depth)
-    holds a block's steps and the delays beyond."""
+    holds a block's steps and the delays beyond.  A population of another model
+    (``gpi[d, 7]``, as :func:`_forward_block`) steps back by :func:`_gp_step_backward`
+    from its replayed states ``zb[d]`` (``a_v[d]`` is row 0 of its state adjoint
+    ``a_z[d]``; parameter gradients into ``gth[d]``)."""
     depth = a_s_ring[0].shape[0]
     for n in range(m1 - 1, m0 - 1, -1):
         r = n - m0
@@ -413,11 +419,21 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                 gvrow = gv[d][r]
             else:
                 gvrow = zero[d]
-            gh, gc, gq = _step_backward(
-                frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow, frow,
-                q2, n, qoff[d], end, coef[d], dcoef[d], ha[d], theta, kap[d], inv_den[d],
-                v_rest[d], v_th[d], v_reset[d], decay[d], tau[d], dt, relaxed, sk, sp, a_d[d],
-                g_tau[d], a_q[d], b_q[d], held[d][r], reset[d])
+            if gpi[d, 7]:
+                gh = gc = 0.0
+                hrow = Hs[d][n] if frac[d] else zero[d]
+                gq = _gp_step_backward(
+                    zb[d][r], dd[d][r], hrow, a_z[d], a_s, gvrow,
+                    frow, q2, n, qoff[d], end, coef[d], dcoef[d], th[d], gpi[d, 0], gints[d],
+                    gpi[d, 1], gpi[d, 2], frac[d], theta > 0.0, gpi[d, 3], gpi[d, 4],
+                    not relaxed, sk, sp, dt, ha[d], gpf[d, 0], gpf[d, 1], gpf[d, 2], gpi[d, 5],
+                    gpi[d, 6], gval[d], ggrd[d], a_out[d], gth[d], a_d[d], a_q[d], b_q[d])
+            else:
+                gh, gc, gq = _step_backward(
+                    frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow,
+                    frow, q2, n, qoff[d], end, coef[d], dcoef[d], ha[d], theta, kap[d],
+                    inv_den[d], v_rest[d], v_th[d], v_reset[d], decay[d], tau[d], dt, relaxed,
+                    sk, sp, a_d[d], g_tau[d], a_q[d], b_q[d], held[d][r], reset[d])
             a_s[:] = 0.0
             if frac[d] and soe[d]:  # V_j[n-1] = lam_j V_j[n] + lam_j^(W+1) a^H_{n+W}
                 Vd = V[d]  # noqa: N806
@@ -471,13 +487,18 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                    qoff, rec_v_on, rec_s_on, timed, ks, v, G, until, ring, chan_decay, iconst,
                    icol, rows, coef, q, far, U, beta, lam, mu, tau, v_rest, v_th, v_reset,
                    decay, ref, rec_v, rec_s, vblk, d_row, h_row, s_row, vp_row, ev_ptr,
-                   ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w):
+                   ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w,
+                   dt, gpi, gpf, z, th, gints, gval, ggrd, Hs):
     """Steps ``m0 .. m1-1`` of every population (lists in creation order): arrivals
     from the rings (``ring[k][0]`` delta, ``[1 + c]`` channel ``c``), drive, the step
     (:func:`_step_forward`; far history rows ``far[k]`` of the block, or the SOE tail),
     recording, the spikes as events per step (``ev_*``: CSR over the block's steps, with
     ``v'``) and their scatter into the targets' rings through the delay groups ``g_*``:
-    the per-step loop of :func:`forward`, compiled."""
+    the per-step loop of :func:`forward`, compiled.  A population of another model
+    (``gpi[k, 7]``; ``v[k]`` is row 0 of its state ``z[k]``) steps by :func:`_gp_step`
+    (``gpi``: code, nz, P, Newton steps, reset, alpha and threshold slots; ``gpf``:
+    ``dh^a/dalpha``, ``c_0``, ``dc_0/dalpha``), its histories stored in ``Hs[k]`` (if
+    that has a row per step)."""
     P = len(v)  # noqa: N806
     for n in range(m0, m1):
         r = n - m0
@@ -503,7 +524,16 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             dk = d_row[k]
             _drive(Gk, chan_decay[k], iconst[k], icol[k], rows[k], r, timed[k], dk)
             hk = h_row[k]
-            if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
+            if gpi[k, 7]:
+                b = n % nb if frac[k] else 0
+                _gp_history(frac[k], far[k][r], coef[k], q[k], n - qoff[k], b, hk)
+                if frac[k] and Hs[k].shape[0] > 1:
+                    Hs[k][n] = hk
+                _gp_step(z[k], dk, hk, th[k], gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2],
+                         frac[k], theta > 0.0, gpi[k, 3], gpi[k, 4], not relaxed, sk, sp, dt,
+                         ha[k], gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6],
+                         gval[k], ggrd[k], q[k], n - qoff[k], s_row[k], vp_row[k])
+            elif frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
                 b = min(n, W[k])
                 Uk = U[k]  # noqa: N806
                 bk = beta[k]
@@ -519,9 +549,10 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             else:
                 b = 0
                 frow = hk
-            _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k], theta,
-                          tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed, sk, sp,
-                          s_row[k], hk, until[k], ref[k], reset[k], vp_row[k])
+            if not gpi[k, 7]:
+                _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k],
+                              theta, tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed,
+                              sk, sp, s_row[k], hk, until[k], ref[k], reset[k], vp_row[k])
             if frac[k] and soe[k] and n >= W[k]:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                 Uk = U[k]  # noqa: N806
                 qk = q[k]
@@ -551,3 +582,119 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                         continue
                     _scatter(act, sk_row, g_ptr[gi], g_post[gi], g_w[gi],
                              ring[g_dst[gi]][1 + g_target[gi], (n + 1 + g_delay[gi]) % depth])
+
+
+# ------------------------------------------------- populations of the other models (generic)
+@njit(cache=True)
+def _gp_history(frac, far_row, coef, q, qn, b, h_out):
+    """``H_n = far_row + sum_{k=1}^{b} c_k q_{n-k}`` into ``h_out`` (as :func:`_step_forward`)."""
+    if not frac:
+        h_out[:] = 0.0
+        return
+    for i in range(h_out.shape[0]):
+        h_out[i] = far_row[i]
+    for kk in range(1, b + 1):
+        c = coef[kk]
+        for i in range(h_out.shape[0]):
+            h_out[i] += c * q[qn - kk, i]
+
+
+@njit(cache=True)
+def _gp_step(z, d, H, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,  # noqa: N803
+             ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd, q, qn, s_out, vp_out):
+    """One step of a population of another model (:mod:`.model_derivatives`, the
+    differentiable step of one-population gradients, value part): ``z`` (state ``(nz, n)``,
+    ``v`` first, arrivals added) in, ``z_{n+1}`` out; the drive ``d``, the history ``H``
+    (fractional), parameters ``th`` ``(P, n)``; writes the spikes, ``v'`` and (fractional)
+    ``q_n`` into row ``qn`` of ``q``."""
+    nl = nz + P + 2
+    out = nl
+    for i in range(z.shape[1]):
+        load(val, grd, nl, nz, P, z, i, H[i], th, d[i])
+        model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
+        vp_out[i] = val[out + nz + 2] + th[thr_slot, i]
+        for m in range(nz):
+            z[m, i] = val[out + m]
+        s_out[i] = val[out + nz + 1]
+        if frac:
+            q[qn, i] = val[out + nz]
+
+
+@njit(cache=True)
+def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itime, Hs,  # noqa: N803
+               th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha, c0,
+               dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, qdummy):
+    """Steps ``m0 .. m1-1`` of a generic population again from its checkpoint ``z``, ``G``
+    (updated in place), with the block's arrivals and the stored histories ``Hs[n]``:
+    writes the state after the arrivals ``zb[r]`` (``(nz, n)``) and the drive ``dd[r]``
+    (``qdummy``: a ``(1, n)`` row for the increments, not kept)."""
+    nc = G.shape[0]
+    timed = itime.shape[1] > 0
+    for n in range(m0, m1):
+        r = n - m0
+        for i in range(z.shape[1]):
+            z[0, i] += arr_delta[r, i]
+        for c in range(nc):
+            for i in range(z.shape[1]):
+                G[c, i] += arr_chan[r, c, i]
+        _drive(G, chan_decay, iconst, icol, itime, r, timed, dd[r])
+        zb[r] = z
+        hrow = Hs[n] if frac else dd[r]
+        _gp_step(z, dd[r], hrow, th, code, ints, nz, P, frac, l1, newton,
+                 reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd,
+                 qdummy, 0, srow, vprow)
+
+
+@njit(cache=True)
+def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dcoef, th,  # noqa: N803
+                      code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha,
+                      c0, dc0, alpha_slot, thr_slot, val, grd, a_out, gth, a_d, a_q, b_q):
+    """Adjoint of one step of a generic population from its replayed state ``zn`` (after
+    the arrivals), drive ``d`` and history ``Hrow``: the step's Jacobian ``J`` (dual
+    numbers) transposed onto ``(a^z_{n+1}, a^q_n, a^s_n)``: ``a_z`` (in: of ``z_{n+1}``;
+    out: of ``z_n^+``, with the loss's ``gv`` on ``v``), ``gth += dL/dtheta`` (every
+    parameter slot; ``alpha``'s through ``h^a`` and ``c_0``), ``a_d`` the drive's adjoint;
+    fractional: ``a^q_n`` and ``b_n`` as :func:`_step_backward`, ``a^H_n`` written over
+    ``q_n``; returns ``<q_n, b_n>``."""
+    nl = nz + P + 2
+    out = nl
+    n_out = nz + 3
+    g_corr = 0.0
+    if frac:
+        for i in range(zn.shape[1]):
+            a_q[i] = far_c[i]
+            b_q[i] = 0.0
+        for m in range(n + 1, m1):
+            c = coef[m - n]
+            e = dcoef[m - n]
+            for i in range(zn.shape[1]):
+                ah = qa[m - qo, i]
+                a_q[i] += c * ah
+                b_q[i] += e * ah
+        for i in range(zn.shape[1]):
+            g_corr += qa[n - qo, i] * b_q[i]
+    for i in range(zn.shape[1]):
+        load(val, grd, nl, nz, P, zn, i, Hrow[i] if frac else 0.0, th, d[i])
+        model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
+        for m in range(nz):
+            a_out[m] = a_z[m, i]
+        a_out[nz] = a_q[i] if frac else 0.0
+        a_out[nz + 1] = a_s[i]
+        a_out[nz + 2] = 0.0
+        for k in range(nl):
+            acc = 0.0
+            for o in range(n_out):
+                acc += a_out[o] * grd[out + o, k]
+            if k < nz:
+                a_z[k, i] = acc
+            elif k == nz:
+                if frac:
+                    qa[n - qo, i] = acc
+            elif k < nz + 1 + P:
+                gth[k - nz - 1, i] += acc
+            else:
+                a_d[i] = acc
+        a_z[0, i] += gv[i]
+    return g_corr

@@ -1,0 +1,154 @@
+"""Network gradients through populations of the other models (AdLIF, LNM, Conductance):
+their forward pass is the engine's, and the adjoint equals central finite differences of
+the same (relaxed) simulation for every model parameter, the weights and alpha; the
+conductance neuron (no reset) gives exact gradients with hard spikes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fracsim as fs
+from fracsim.grad import network as G
+
+DT = 0.5
+SUR = fs.surrogate.Sigmoid(width=5.0)
+LIF = dict(v_rest=-65.0, v_th=-50.0, v_reset=-65.0)
+
+
+def hidden_model(kind: str, alpha: float | None):
+    kw = {} if alpha is None else {"alpha": alpha}
+    tau = 10.0 if alpha is None else 10.0 ** alpha
+    if kind == "adlif":
+        return fs.AdLIF(tau=tau, tau_w=30.0, a=0.5, b=2.0, **LIF, **kw)
+    if kind == "lnm":
+        return fs.LNM(coef=[0.0, -1.0, 0.02], v_ref=-65.0, tau=tau, v_th=-50.0, v_reset=-65.0,
+                      **kw)
+    return fs.Conductance(**kw)
+
+
+def make(kind: str, alpha: float | None = None, T: int = 150, delta: bool = False,  # noqa: N803
+         seed: int = 0):
+    """In (integer LIF on a fixed spike pattern) -> H (``kind``) -> O (integer LIF), random
+    delays into H; loss: MSE of O's v against a sinusoid."""
+    rng = np.random.default_rng(seed)
+    net = fs.Network(dt=DT, seed=0, scheme="l1")
+    pattern = (rng.random((T, 6)) < 0.2).astype(float)
+    inp = net.population(fs.LIF(tau=1.0, **LIF), 6, name="In", v0=-65.0,
+                         current=fs.TimedArray(pattern * 40.0, DT))
+    mem = {} if alpha is None else {"memory": fs.FullMemory()}
+    h = net.population(hidden_model(kind, alpha), 5, name="H", **mem)
+    o = net.population(fs.LIF(tau=8.0, **LIF), 4, name="O", v0=rng.uniform(-65, -55, 4))
+    net.connect(inp, h, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
+                delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
+    net.connect(h, o, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
+                synapse=fs.ExpSynapse(tau=3.0))
+    target = -60 + 5 * np.sin(np.arange(T)[:, None] * 0.2 + np.arange(4))
+    return net, T * DT, fs.grad.loss.mse(target, on="O.v")
+
+
+@pytest.mark.parametrize("kind", ["adlif", "lnm", "cond"])
+@pytest.mark.parametrize("alpha", [None, 0.8])
+def test_forward_is_the_engine(kind, alpha):
+    """v of H and O to 1e-10 mV and the same spikes as net.run (the fractional
+    conductance neuron at dt = 0.5 also takes the engine's explicit step where Newton
+    fails)."""
+    net, t_stop, _ = make(kind, alpha)
+    fwd = G.forward(G.build(net, t_stop, SUR))["rec"]
+    net2, _, _ = make(kind, alpha)
+    h, o = net2.populations[1], net2.populations[2]
+    res = net2.run(t_stop, record={"v": [h, o], "spikes": [h, o]}, progress=False)
+    v = res.state["v"]
+    np.testing.assert_allclose(v[:, :h.n], fwd["H.v"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(v[:, h.n:], fwd["O.v"], rtol=0, atol=1e-10)
+    assert int(fwd["H.spikes"].sum() + fwd["O.spikes"].sum()) == res.spikes.times.shape[0]
+    if kind != "cond":
+        assert fwd["H.spikes"].sum() > 10
+
+
+def _assert_close(g, g_fd, names, rel=1e-6):
+    for nm in names:
+        a, b = np.atleast_1d(g[nm]), np.atleast_1d(g_fd[nm])
+        assert a.shape == b.shape, nm
+        assert np.max(np.abs(a - b)) <= rel * np.max(np.abs(b)), (nm, a, b)
+
+
+@pytest.mark.parametrize("kind", ["adlif", "lnm"])
+@pytest.mark.parametrize("alpha, delta", [(None, False), (0.8, False), (0.8, True)])
+def test_adjoint_equals_finite_differences_of_the_relaxed_network(kind, alpha, delta):
+    net, t_stop, loss = make(kind, alpha, delta=delta)
+    names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
+    names += ["In->H.weight", "H->O.weight"]
+    assert ("H.coef" in names) == (kind == "lnm") and ("H.alpha" in names) == (alpha is not None)
+    net, t_stop, loss = make(kind, alpha, delta=delta)
+    val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True)
+    net, t_stop, loss = make(kind, alpha, delta=delta)
+    val_fd, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True,
+                                          method="finite_difference", eps=1e-5)
+    assert val == val_fd
+    _assert_close(g, g_fd, names)
+    if kind == "lnm":
+        assert g["H.coef"].shape == (3,) and np.all(g["H.coef"] != 0)
+    for nm in names:
+        assert np.max(np.abs(g_fd[nm])) > 0, nm
+
+
+def cond_net(alpha: float | None, delta: bool, T: int = 600):  # noqa: N803
+    """In (fixed spike pattern) -> H (conductance neurons, tau_f = 0.2 ms), loss: MSE of
+    H's v (smooth: no reset, exact gradients with hard input spikes)."""
+    rng = np.random.default_rng(0)
+    dt = 0.1
+    net = fs.Network(dt=dt, seed=0, scheme="l1")
+    pattern = (rng.random((T, 4)) < 0.05).astype(float)
+    inp = net.population(fs.LIF(tau=1.0, **LIF), 4, name="In", v0=-65.0,
+                         current=fs.TimedArray(pattern * 300.0, dt))
+    kw = {} if alpha is None else {"alpha": alpha}
+    mem = {} if alpha is None else {"memory": fs.FullMemory()}
+    h = net.population(fs.Conductance(tau_f=0.2, **kw), 3, name="H", current=-1.0, **mem)
+    net.connect(inp, h, rule="all_to_all", weight=lambda g, n: g.uniform(0.5, 2.0, n),
+                delay=(0.1, 0.5), synapse="delta" if delta else fs.ExpSynapse(tau=2.0))
+    target = np.sin(0.01 * np.arange(T))[:, None] * np.ones(3)
+    return net, T * dt, fs.grad.loss.mse(target, on="H.v")
+
+
+@pytest.mark.parametrize("alpha, delta", [(None, False), (None, True), (0.85, False),
+                                          (0.85, True)])
+def test_conductance_network_gradient_is_exact(alpha, delta):
+    """Hard spikes, no surrogate needed: the adjoint equals central differences of the
+    simulation itself, for every conductance parameter (gains, offsets, time constants,
+    alpha) and the input weights; the loss is net.run's."""
+    net, t_stop, loss = cond_net(alpha, delta)
+    names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
+    names = [nm for nm in names if nm != "H.v_spike"] + ["In->H.weight"]
+    assert "H.slow_pos_gain" in names and "H.fast_neg_offset" in names
+    net, t_stop, loss = cond_net(alpha, delta)
+    val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR)
+    net, t_stop, loss = cond_net(alpha, delta)
+    _, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
+                                     method="finite_difference", eps=1e-6)
+    _assert_close(g, g_fd, names)
+    assert np.max(np.abs(g["In->H.weight"])) > 0
+    net, t_stop, loss = cond_net(alpha, delta)
+    res = net.run(t_stop, record={"v": net.populations[1]}, progress=False)
+    assert val == pytest.approx(loss.value({"H.v": res.state["v"]}), rel=1e-12)
+
+
+def test_generic_populations_refuse_what_is_not_differentiated():
+    net, t_stop, loss = make("adlif")
+    with pytest.raises(ValueError, match="forward mode .* fs.LIF populations only"):
+        fs.grad.value_and_grad(net, ["H.a"], loss, t_stop, surrogate=SUR, method="forward")
+    net = fs.Network(dt=DT)
+    net.population(fs.AdLIF(alpha=0.8), 2, name="A", memory=fs.SOE())
+    with pytest.raises(ValueError, match="population A: .*SOE: LIF populations only"):
+        fs.grad.value_and_grad(net, ["A.a"], loss, t_stop, surrogate=SUR)
+    net = fs.Network(dt=DT)
+    net.population(fs.LNM(coef=[0.0, -1.0], t_ref=2.0), 2, name="B")
+    with pytest.raises(ValueError, match="population B: t_ref"):
+        fs.grad.value_and_grad(net, ["B.coef"], loss, t_stop, surrogate=SUR)
+    net = fs.Network(dt=DT)
+    net.population(fs.AdLIF(alpha=0.8, reset="restart"), 2, name="C", memory=fs.FullMemory())
+    with pytest.raises(ValueError, match="population C: .*restart"):
+        fs.grad.value_and_grad(net, ["C.a"], loss, t_stop, surrogate=SUR)
+    net, t_stop, loss = make("lnm")
+    with pytest.raises(ValueError, match="unknown parameter 'H.R'"):
+        fs.grad.value_and_grad(net, ["H.R"], loss, t_stop, surrogate=SUR)
