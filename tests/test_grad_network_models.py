@@ -133,10 +133,39 @@ def test_conductance_network_gradient_is_exact(alpha, delta):
     assert val == pytest.approx(loss.value({"H.v": res.state["v"]}), rel=1e-12)
 
 
+@pytest.mark.parametrize("relaxed", [True, False])
+@pytest.mark.parametrize("kind, alpha", [("adlif", None), ("adlif", 0.8), ("lnm", None),
+                                         ("lnm", 0.8), ("cond", 0.8)])
+def test_forward_mode_equals_the_adjoint(kind, alpha, relaxed):
+    """Tangents (NumPy per step, one pass per direction, the step's Jacobian applied
+    forwards) give the adjoint's gradient, relaxed or with hard spikes and the surrogate;
+    ``jvp`` along a coefficient direction is the adjoint's directional derivative."""
+    net, t_stop, loss = make(kind, alpha)
+    names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
+    names += ["H->O.weight"]
+    net, t_stop, loss = make(kind, alpha)
+    val, ga = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=relaxed)
+    net, t_stop, loss = make(kind, alpha)
+    val_f, gf = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
+                                       relaxed=relaxed, method="forward")
+    assert val_f == pytest.approx(val, rel=1e-12)
+    _assert_close(gf, ga, names, rel=1e-9)
+    if kind == "lnm":
+        net, t_stop, loss = make(kind, alpha)
+        direction = {"H.coef": np.array([0.3, -1.0, 20.0]), "H.tau": 0.5}
+        rec, tan = fs.grad.jvp(net, direction, t_stop, surrogate=SUR, relaxed=relaxed)
+        _, g_v = loss.value_and_grad(rec)
+        assert float(np.sum(g_v["O.v"] * tan["O.v"])) == pytest.approx(
+            float(ga["H.coef"] @ direction["H.coef"] + 0.5 * ga["H.tau"]), rel=1e-9)
+
+
 def test_generic_populations_refuse_what_is_not_differentiated():
     net, t_stop, loss = make("adlif")
-    with pytest.raises(ValueError, match="forward mode .* fs.LIF populations only"):
-        fs.grad.value_and_grad(net, ["H.a"], loss, t_stop, surrogate=SUR, method="forward")
+    with pytest.raises(ValueError, match=r"tangent\['H.coef'\]|unknown parameter 'H.coef'"):
+        fs.grad.jvp(net, {"H.coef": np.ones(3)}, t_stop, surrogate=SUR)
+    net, t_stop, loss = make("lnm")
+    with pytest.raises(ValueError, match=r"tangent\['H.coef'\] must have shape \(3,\)"):
+        fs.grad.jvp(net, {"H.coef": np.ones(2)}, t_stop, surrogate=SUR)
     net = fs.Network(dt=DT)
     net.population(fs.AdLIF(alpha=0.8), 2, name="A", memory=fs.SOE())
     with pytest.raises(ValueError, match="population A: .*SOE: LIF populations only"):

@@ -85,8 +85,9 @@ Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 (held steps as in the engine; their onsets are events, not differentiated); generic
 populations at integer order or with ``FullMemory``, without refractory periods;
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
-Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction,
-LIF populations) in :mod:`.network_forward`.  Parameters: ``"<pop>.tau"``,
+Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction;
+a generic population's step Jacobian applied forwards) in :mod:`.network_forward`.
+Parameters: ``"<pop>.tau"``,
 ``"<pop>.alpha"`` (LIF), the generic ones above, ``"<src>-><dst>.weight"``
 (``"<src>-><dst>[k].weight"`` for the k-th of several projections between the same
 populations), gradients shaped like the parameter (a weight gradient has one entry per

@@ -16,7 +16,9 @@ direction)::
 
 (with SOE: the exact window's lags plus ``beta . dU + dalpha gamma . U``, the states' tangents
 ``dU_j <- lam_j dU_j + lam_j^(W+1) dq_{n-W}``).  The history sums are direct (O(n) per
-step), not blockwise.
+step), not blockwise.  A population of another model (AdLIF, LNM, Conductance) applies
+its step's Jacobian (:mod:`.model_derivatives`, dual numbers) to the tangents of its
+state, history, parameters and drive (:func:`fracsim.grad.network_kernels._gp_tangent_step`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from .alpha import kernel_derivative
-from .network import Problem, build, parameter_names, recordable, ring_depth
-from .network_kernels import RESET_SHIFT, RESET_SUBTRACT
+from .network import (
+    Problem,
+    _get,
+    build,
+    generic_arrays,
+    parameter_names,
+    recordable,
+    ring_depth,
+)
+from .network_kernels import RESET_SHIFT, RESET_SUBTRACT, _gp_tangent_step
 
 
 def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
@@ -35,19 +45,24 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     :func:`fracsim.grad.network.parameter_names` -> direction)."""
     N, dt = prob.N, prob.dt  # noqa: N806
     pops, projs = prob.pops, prob.projs
-    for p in pops:
-        if p.generic:
-            raise ValueError(f"population {p.name}: forward mode (tangents) of networks "
-                             f"supports fs.LIF populations only, got "
-                             f"{type(p.model).__name__}; use method='adjoint' or "
-                             f"'finite_difference'")
     depth = ring_depth(prob)
     dtau = [np.zeros(p.n) for p in pops]
     dalpha = [0.0] * len(pops)
     dw = [np.zeros(pr.weight.shape[0]) for pr in projs]
+    dth = [np.zeros_like(p.th) if p.generic else None for p in pops]  # generic parameters
     for kind, val in dirs.items():
         if kind[0] == "proj":
             dw[kind[1]] = np.broadcast_to(val, dw[kind[1]].shape).astype(np.float64)
+        elif pops[kind[1]].generic:
+            p = pops[kind[1]]
+            names = p.spec.names
+            if kind[2] == "coef":
+                for c, j in enumerate(j for j, s in enumerate(names) if s.startswith("coef[")):
+                    dth[kind[1]][j] = val[c]
+            else:
+                dth[kind[1]][names.index(kind[2])] = val
+            if kind[2] == "alpha":
+                dalpha[kind[1]] = float(val)
         elif kind[2] == "tau":
             dtau[kind[1]] = np.broadcast_to(val, (pops[kind[1]].n,)).astype(np.float64)
         else:
@@ -58,8 +73,12 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     targets = [[-1] + list(range(p.chan_decay.shape[0])) for p in pops]
     ring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
     dring = [{t: np.zeros((depth, p.n)) for t in targets[k]} for k, p in enumerate(pops)]
-    v = [p.v0.copy() for p in pops]
-    dv = [np.zeros(p.n) for p in pops]
+    z = [p.z0.copy() if p.generic else p.v0.copy()[None, :] for p in pops]  # state, v first
+    dz = [np.zeros_like(zk) for zk in z]
+    v, dv = [zk[0] for zk in z], [dzk[0] for dzk in dz]  # views: arrivals add into z
+    gen = list(generic_arrays(prob)) + [[np.zeros(p.n) for p in pops],
+                                        [np.zeros(p.n) for p in pops]]  # + spikes, tangents
+    sur_p = np.array(prob.sur.params, dtype=np.float64)
     G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]  # noqa: N806
     dG = [np.zeros_like(g) for g in G]  # noqa: N806
     q = [np.zeros((N, p.n)) for p in pops]
@@ -94,6 +113,13 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             G[k] *= p.chan_decay[:, None]
             dG[k] *= p.chan_decay[:, None]
             vk, dvk = v[k], dv[k]
+            if p.generic:
+                _generic_step(prob, k, n, z[k], dz[k], d, dd, q[k], dq[k], dalpha[k],
+                              dcoef[k], dth[k], gen, sur_p)
+                rec[f"{p.name}.spikes"][n] = gen[6][k]
+                tan[f"{p.name}.spikes"][n] = gen[7][k]
+                _scatter(prob, k, gen[6][k], gen[7][k], ring, dring, dw, pre, depth, n)
+                continue
             if p.alpha is None:
                 e = np.exp(-dt / p.tau)
                 v_inf = p.v_rest + d
@@ -147,19 +173,46 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
                 if p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
                     U[k] = p.lam[:, None] * U[k] + p.mu[:, None] * q[k][n - p.W]
                     dU[k] = p.lam[:, None] * dU[k] + p.mu[:, None] * dq[k][n - p.W]
-            v[k], dv[k] = v_new, dv_new
+            v[k][:], dv[k][:] = v_new, dv_new
             rec[f"{p.name}.spikes"][n] = s
             tan[f"{p.name}.spikes"][n] = ds
-            for j, pr in enumerate(projs):
-                if pr.src != k:
-                    continue
-                for g in pr.groups:
-                    at = (n + 1 + g.delay) % depth
-                    src = pre[id(g)]
-                    np.add.at(ring[pr.dst][pr.target][at], g.post, g.w * s[src])
-                    np.add.at(dring[pr.dst][pr.target][at], g.post,
-                              dw[j][g.index] * s[src] + g.w * ds[src])
+            _scatter(prob, k, s, ds, ring, dring, dw, pre, depth, n)
     return rec, tan
+
+
+def _scatter(prob: Problem, k: int, s, ds, ring, dring, dw, pre, depth: int, n: int) -> None:
+    """Population ``k``'s spikes of step ``n`` and their tangents into the arrival rings."""
+    for j, pr in enumerate(prob.projs):
+        if pr.src != k:
+            continue
+        for g in pr.groups:
+            at = (n + 1 + g.delay) % depth
+            src = pre[id(g)]
+            np.add.at(ring[pr.dst][pr.target][at], g.post, g.w * s[src])
+            np.add.at(dring[pr.dst][pr.target][at], g.post,
+                      dw[j][g.index] * s[src] + g.w * ds[src])
+
+
+def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, dalpha: float, dcoef,
+                  dth, gen: list, sur_p) -> None:
+    """Step ``n`` of generic population ``k`` with its tangents (full history sums),
+    :func:`fracsim.grad.network_kernels._gp_tangent_step`; spikes into ``gen[6][k]``,
+    their tangents into ``gen[7][k]``."""
+    p = prob.pops[k]
+    gpi, gpf, gints, gval, ggrd, th = gen[:6]
+    frac = p.alpha is not None
+    H, dH = np.zeros(p.n), np.zeros(p.n)  # noqa: N806
+    if frac:
+        qp, dqp = q[:n][::-1], dq[:n][::-1]  # lags 1 .. n
+        H = p.coef[1:n + 1] @ qp  # noqa: N806
+        dH = p.coef[1:n + 1] @ dqp + dalpha * (dcoef[1:n + 1] @ qp)  # noqa: N806
+    q_row, dq_row = (q[n], dq[n]) if frac else (np.zeros(p.n), np.zeros(p.n))
+    _gp_tangent_step(z, dz, d, dd, np.ascontiguousarray(H), np.ascontiguousarray(dH), th[k],
+                     dth, gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2], frac,
+                     prob.scheme == "l1", gpi[k, 3], gpi[k, 4], not prob.relaxed,
+                     prob.sur.kind, sur_p, prob.dt, p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2],
+                     gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], gen[6][k], gen[7][k], q_row,
+                     dq_row)
 
 
 def jvp(net, tangent: Mapping, t_stop: float, *, surrogate=None, relaxed: bool = False):
@@ -179,9 +232,7 @@ def jvp(net, tangent: Mapping, t_stop: float, *, surrogate=None, relaxed: bool =
         except (TypeError, ValueError):
             raise TypeError(f"tangent[{nm!r}] must be an array of numbers") from None
         kind = table[nm]
-        want = (prob.projs[kind[1]].weight.shape if kind[0] == "proj"
-                else () if kind[2] == "alpha" or prob.pops[kind[1]].tau_shared
-                else (prob.pops[kind[1]].n,))
+        want = np.shape(_get(prob, kind))
         if arr.shape != want:
             raise ValueError(f"tangent[{nm!r}] must have shape {want} (like the parameter), "
                              f"got {arr.shape}")
@@ -200,9 +251,7 @@ def value_and_grad_forward(prob: Problem, names, loss) -> tuple[float, dict]:
     out = {}
     for nm in names:
         kind = table[nm]
-        shape = (prob.projs[kind[1]].weight.shape if kind[0] == "proj"
-                 else () if kind[2] == "alpha" or prob.pops[kind[1]].tau_shared
-                 else (prob.pops[kind[1]].n,))
+        shape = np.shape(_get(prob, kind))
         g = np.zeros(shape)
         for idx in np.ndindex(shape):
             e = np.zeros(shape)

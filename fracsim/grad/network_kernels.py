@@ -698,3 +698,37 @@ def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dco
                 a_d[i] = acc
         a_z[0, i] += gv[i]
     return g_corr
+
+
+@njit(cache=True)
+def _gp_tangent_step(z, dz, d, dd, H, dH, th, dth, code, ints, nz, P, frac, l1, newton,  # noqa: N803
+                     reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val,
+                     grd, s, ds, q_row, dq_row):
+    """Forward mode of one step of a generic population: the step (as :func:`_gp_step`)
+    and the tangents of its outputs, ``J (dz, dH, dtheta, dd)`` with ``J`` the step's
+    Jacobian (dual numbers): ``z``, ``dz`` advanced in place; the spikes ``s``, ``ds``
+    and (fractional) the increments ``q_row``, ``dq_row``."""
+    nl = nz + P + 2
+    out = nl
+    t_out = np.empty(nz + 2)
+    for i in range(z.shape[1]):
+        load(val, grd, nl, nz, P, z, i, H[i], th, d[i])
+        model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
+        for o in range(nz + 2):
+            acc = 0.0
+            for m in range(nz):
+                acc += grd[out + o, m] * dz[m, i]
+            acc += grd[out + o, nz] * dH[i]
+            for p in range(P):
+                acc += grd[out + o, nz + 1 + p] * dth[p, i]
+            acc += grd[out + o, nz + P + 1] * dd[i]
+            t_out[o] = acc
+        for m in range(nz):
+            dz[m, i] = t_out[m]
+        dq_row[i] = t_out[nz]
+        ds[i] = t_out[nz + 1]
+        for m in range(nz):
+            z[m, i] = val[out + m]
+        q_row[i] = val[out + nz]
+        s[i] = val[out + nz + 1]
