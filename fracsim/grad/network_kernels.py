@@ -145,6 +145,16 @@ def _drive(G, chan_decay, iconst, icol, itime, r, timed, out):
             G[c, i] *= cd
 
 
+@njit(inline="always", cache=True)
+def _arrive(v, G, delta, chan):  # noqa: N803
+    """A step's arrivals from the replayed buffers: ``v += delta``, ``G += chan``."""
+    for i in range(v.shape[0]):
+        v[i] += delta[i]
+    for c in range(G.shape[0]):
+        for i in range(v.shape[0]):
+            G[c, i] += chan[c, i]
+
+
 @njit(cache=True)
 def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
             q, qo, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
@@ -160,16 +170,11 @@ def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, 
     ``d_n``, ``v'_n``, the held flags and the surrogate derivative ``sigma'(v'_n - v_th)``
     (fixed-width ``sk``) per step."""
     size = v.shape[0]
-    nc = G.shape[0]
     timed = itime.shape[1] > 0
     w = sp[0]
     for n in range(m0, m1):
         r = n - m0
-        for i in range(size):
-            v[i] += arr_delta[r, i]
-        for c in range(nc):
-            for i in range(size):
-                G[c, i] += arr_chan[r, c, i]
+        _arrive(v, G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, d_out[r])
         for e in range(ev_ptr[r], ev_ptr[r + 1]):
             srow[ev_idx[e]] = ev_s[e]
@@ -213,16 +218,11 @@ def _soe_reforward(m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst,
     ``n - qo``.  The adjoint regenerates a segment's increments so (O(K) per step) instead
     of keeping every step's."""
     size = v.shape[0]
-    nc = G.shape[0]
     timed = itime.shape[1] > 0
     K = U.shape[0]  # noqa: N806
     for n in range(m0, m1):
         r = n - m0
-        for i in range(size):
-            v[i] += arr_delta[r, i]
-        for c in range(nc):
-            for i in range(size):
-                G[c, i] += arr_chan[r, c, i]
+        _arrive(v, G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, d_row)
         for i in range(size):
             acc = 0.0
@@ -629,15 +629,10 @@ def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itim
     (updated in place), with the block's arrivals and the stored histories ``Hs[n]``:
     writes the state after the arrivals ``zb[r]`` (``(nz, n)``) and the drive ``dd[r]``
     (``qdummy``: a ``(1, n)`` row for the increments, not kept)."""
-    nc = G.shape[0]
     timed = itime.shape[1] > 0
     for n in range(m0, m1):
         r = n - m0
-        for i in range(z.shape[1]):
-            z[0, i] += arr_delta[r, i]
-        for c in range(nc):
-            for i in range(z.shape[1]):
-                G[c, i] += arr_chan[r, c, i]
+        _arrive(z[0], G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, dd[r])
         zb[r] = z
         hrow = Hs[n] if frac else dd[r]
