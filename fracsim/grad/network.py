@@ -197,6 +197,17 @@ class _Pop:
     def nz(self) -> int:
         return self.spec.nz if self.generic else 1
 
+    def slots(self, attr: str) -> list[int]:
+        """Rows of ``th`` holding the generic parameter ``attr`` (``coef``: every
+        coefficient's)."""
+        if attr == "coef":
+            return [j for j, s in enumerate(self.spec.names) if s.startswith("coef[")]
+        return [self.spec.names.index(attr)]
+
+    def per_neuron(self, attr: str) -> bool:
+        """The generic parameter ``attr`` has one value per neuron (else one, shared)."""
+        return attr != "coef" and np.ndim(self.model._values[attr]) == 1
+
     @property
     def soe(self) -> bool:
         """An exponential tail (the exact window shorter than the run)."""
@@ -672,13 +683,14 @@ def block_steps() -> int:
 
 
 def segment_steps(prob: Problem) -> int:
-    """Steps per checkpoint segment (a multiple of :func:`block_steps`) of the populations
-    with an adjoint but a full memory: the forward keeps their state once per segment of
-    ``L`` steps (with SOE, the tail states and the window of increments too: ``S = K + W``
-    rows), the adjoint regenerates a segment's block checkpoints (and an SOE population's
-    ``L`` increments) from it.  ``L ~ sqrt(N S)`` (SOE) or ``sqrt(N nb)`` (integer order)
-    minimises the rows kept per neuron, ``(N / L) S + L`` or ``(N / L + L / nb)`` states,
-    which grow like ``sqrt(N)``, not ``N``."""
+    """Steps per checkpoint segment (a multiple of :func:`block_steps`) of the LIF
+    populations with an adjoint and no full memory (integer order, SOE): the forward keeps
+    their state once per segment of ``L`` steps (with SOE, the tail states and the window
+    of increments too: ``S = K + W`` rows), the adjoint regenerates a segment's block
+    checkpoints (and an SOE population's ``L`` increments) from it.  ``L ~ sqrt(N S)``
+    (SOE) or ``sqrt(N nb)`` (integer order) minimises the rows kept per neuron,
+    ``(N / L) S + L`` or ``(N / L + L / nb)`` states, which grow like ``sqrt(N)``, not
+    ``N``."""
     nb = block_steps()
     soe = [p.lam.shape[0] + p.W for p in prob.pops if p.alpha is not None and p.soe]
     size = max(soe) if soe else nb
@@ -753,17 +765,16 @@ def _replay_block(prob: Problem, fwd: dict, k: int, m0: int, m1: int, state: tup
 
 def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tuple,
                      Hs: np.ndarray, bf: dict, gen: tuple, srow: np.ndarray,  # noqa: N803
-                     vprow: np.ndarray) -> None:
+                     vprow: np.ndarray, sk: int, sp: np.ndarray) -> None:
     """:func:`_gp_replay` of generic population ``k``'s steps ``m0 .. m1-1`` from its
     block checkpoint into its block buffers ``bf["z"]``, ``bf["d"]``."""
     p, nb = prob.pops[k], block_steps()
     gpi, gpf, gints, gval, ggrd, th = gen
-    sur = prob.sur
     _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(), p.chan_decay,
                arr[0], arr[1], p.currents.iconst, p.currents.icol,
                prob.current_rows(p, m0)[1], Hs, th[k], gpi[k, 0], gints[k], gpi[k, 1],
                gpi[k, 2], p.alpha is not None, prob.scheme == "l1", gpi[k, 3], gpi[k, 4],
-               not prob.relaxed, sur.kind, np.array(sur.params, dtype=np.float64), prob.dt,
+               not prob.relaxed, sk, sp, prob.dt,
                p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6], gval[k], ggrd[k],
                bf["z"], bf["d"], srow, vprow, np.zeros((1, p.n)))
 
@@ -982,7 +993,7 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
         for k in dl:  # replay the block from its checkpoint
             if pops[k].generic:
                 _gp_replay_block(prob, k, m0, m1, ckpt[k], arr[k], fwd["Hs"][k], buf[k],
-                                 gen, srow[k], vprow[k])
+                                 gen, srow[k], vprow[k], sk, sp)
             else:
                 ck = ckpt[k] if full[k] else blk[k]
                 b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
@@ -1031,13 +1042,12 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
 def _generic_grad(p: _Pop, attr: str, gth: np.ndarray, hist: float) -> np.ndarray:
     """The gradient of parameter ``attr`` of a generic population from its per-neuron
     slot gradients ``gth`` ``(P, n)`` (``hist``: the order's history term)."""
-    names = p.spec.names
     if attr == "coef":
-        return np.array([gth[j].sum() for j, s in enumerate(names) if s.startswith("coef[")])
-    j = names.index(attr)
+        return np.array([gth[j].sum() for j in p.slots(attr)])
+    j = p.slots(attr)[0]
     if attr == "alpha":
         return np.array(gth[j].sum() + hist)
-    return gth[j].copy() if np.ndim(p.model._values[attr]) == 1 else np.array(gth[j].sum())
+    return gth[j].copy() if p.per_neuron(attr) else np.array(gth[j].sum())
 
 
 def _adjoint_passes(P: int, g_src: np.ndarray, g_dst: np.ndarray) -> tuple:  # noqa: N803
@@ -1106,11 +1116,10 @@ def _get(prob: Problem, kind: tuple) -> np.ndarray:
         return prob.projs[kind[1]].weight.copy()
     p = prob.pops[kind[1]]
     if p.generic and kind[2] != "alpha":
-        names = p.spec.names
         if kind[2] == "coef":
-            return np.array([p.th[j, 0] for j, s in enumerate(names) if s.startswith("coef[")])
-        row = p.th[names.index(kind[2])]
-        return row.copy() if np.ndim(p.model._values[kind[2]]) == 1 else np.array(row[0])
+            return np.array([p.th[j, 0] for j in p.slots("coef")])
+        row = p.th[p.slots(kind[2])[0]]
+        return row.copy() if p.per_neuron(kind[2]) else np.array(row[0])
     if kind[2] == "tau":
         return np.array(p.tau[0]) if p.tau_shared else p.tau.copy()
     return np.array(p.alpha)
@@ -1122,12 +1131,8 @@ def _put(prob: Problem, kind: tuple, value: np.ndarray) -> None:
         return
     p = prob.pops[kind[1]]
     if p.generic and kind[2] != "alpha":
-        names = p.spec.names
-        if kind[2] == "coef":
-            for c, j in enumerate(j for j, s in enumerate(names) if s.startswith("coef[")):
-                p.th[j] = value[c]
-        else:
-            p.th[names.index(kind[2])] = value
+        for c, j in enumerate(p.slots(kind[2])):  # coef: one value per slot
+            p.th[j] = value[c] if kind[2] == "coef" else value
     elif kind[2] == "tau":
         p.tau = np.broadcast_to(value, (p.n,)).astype(np.float64)
     else:

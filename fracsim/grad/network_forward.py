@@ -54,13 +54,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
         if kind[0] == "proj":
             dw[kind[1]] = np.broadcast_to(val, dw[kind[1]].shape).astype(np.float64)
         elif pops[kind[1]].generic:
-            p = pops[kind[1]]
-            names = p.spec.names
-            if kind[2] == "coef":
-                for c, j in enumerate(j for j, s in enumerate(names) if s.startswith("coef[")):
-                    dth[kind[1]][j] = val[c]
-            else:
-                dth[kind[1]][names.index(kind[2])] = val
+            for c, j in enumerate(pops[kind[1]].slots(kind[2])):  # coef: one per slot
+                dth[kind[1]][j] = val[c] if kind[2] == "coef" else val
             if kind[2] == "alpha":
                 dalpha[kind[1]] = float(val)
         elif kind[2] == "tau":
@@ -76,8 +71,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     z = [p.z0.copy() if p.generic else p.v0.copy()[None, :] for p in pops]  # state, v first
     dz = [np.zeros_like(zk) for zk in z]
     v, dv = [zk[0] for zk in z], [dzk[0] for dzk in dz]  # views: arrivals add into z
-    gen = list(generic_arrays(prob)) + [[np.zeros(p.n) for p in pops],
-                                        [np.zeros(p.n) for p in pops]]  # + spikes, tangents
+    gen = generic_arrays(prob)
+    s_gen, ds_gen = [np.zeros(p.n) for p in pops], [np.zeros(p.n) for p in pops]
     sur_p = np.array(prob.sur.params, dtype=np.float64)
     G = [np.zeros((p.chan_decay.shape[0], p.n)) for p in pops]  # noqa: N806
     dG = [np.zeros_like(g) for g in G]  # noqa: N806
@@ -115,10 +110,10 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             vk, dvk = v[k], dv[k]
             if p.generic:
                 _generic_step(prob, k, n, z[k], dz[k], d, dd, q[k], dq[k], dalpha[k],
-                              dcoef[k], dth[k], gen, sur_p)
-                rec[f"{p.name}.spikes"][n] = gen[6][k]
-                tan[f"{p.name}.spikes"][n] = gen[7][k]
-                _scatter(prob, k, gen[6][k], gen[7][k], ring, dring, dw, pre, depth, n)
+                              dcoef[k], dth[k], gen, sur_p, s_gen[k], ds_gen[k])
+                rec[f"{p.name}.spikes"][n] = s_gen[k]
+                tan[f"{p.name}.spikes"][n] = ds_gen[k]
+                _scatter(prob, k, s_gen[k], ds_gen[k], ring, dring, dw, pre, depth, n)
                 continue
             if p.alpha is None:
                 e = np.exp(-dt / p.tau)
@@ -194,12 +189,12 @@ def _scatter(prob: Problem, k: int, s, ds, ring, dring, dw, pre, depth: int, n: 
 
 
 def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, dalpha: float, dcoef,
-                  dth, gen: list, sur_p) -> None:
+                  dth, gen: tuple, sur_p, s, ds) -> None:
     """Step ``n`` of generic population ``k`` with its tangents (full history sums),
-    :func:`fracsim.grad.network_kernels._gp_tangent_step`; spikes into ``gen[6][k]``,
-    their tangents into ``gen[7][k]``."""
+    :func:`fracsim.grad.network_kernels._gp_tangent_step`; spikes into ``s``, their
+    tangents into ``ds``."""
     p = prob.pops[k]
-    gpi, gpf, gints, gval, ggrd, th = gen[:6]
+    gpi, gpf, gints, gval, ggrd, th = gen
     frac = p.alpha is not None
     H, dH = np.zeros(p.n), np.zeros(p.n)  # noqa: N806
     if frac:
@@ -207,12 +202,11 @@ def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, dalpha: fl
         H = p.coef[1:n + 1] @ qp  # noqa: N806
         dH = p.coef[1:n + 1] @ dqp + dalpha * (dcoef[1:n + 1] @ qp)  # noqa: N806
     q_row, dq_row = (q[n], dq[n]) if frac else (np.zeros(p.n), np.zeros(p.n))
-    _gp_tangent_step(z, dz, d, dd, np.ascontiguousarray(H), np.ascontiguousarray(dH), th[k],
+    _gp_tangent_step(z, dz, d, dd, H, dH, th[k],
                      dth, gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2], frac,
                      prob.scheme == "l1", gpi[k, 3], gpi[k, 4], not prob.relaxed,
                      prob.sur.kind, sur_p, prob.dt, p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2],
-                     gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], gen[6][k], gen[7][k], q_row,
-                     dq_row)
+                     gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], s, ds, q_row, dq_row)
 
 
 def jvp(net, tangent: Mapping, t_stop: float, *, surrogate=None, relaxed: bool = False):
