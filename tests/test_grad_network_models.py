@@ -28,15 +28,16 @@ def hidden_model(kind: str, alpha: float | None):
 
 
 def make(kind: str, alpha: float | None = None, T: int = 150, delta: bool = False,  # noqa: N803
-         seed: int = 0):
-    """In (integer LIF on a fixed spike pattern) -> H (``kind``) -> O (integer LIF), random
-    delays into H; loss: MSE of O's v against a sinusoid."""
+         seed: int = 0, soe: bool = False):
+    """In (integer LIF on a fixed spike pattern) -> H (``kind``; fractional: FullMemory, or
+    ``soe``: an SOE memory whose exact window is shorter than the run) -> O (integer LIF),
+    random delays into H; loss: MSE of O's v against a sinusoid."""
     rng = np.random.default_rng(seed)
     net = fs.Network(dt=DT, seed=0, scheme="l1")
     pattern = (rng.random((T, 6)) < 0.2).astype(float)
     inp = net.population(fs.LIF(tau=1.0, **LIF), 6, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern * 40.0, DT))
-    mem = {} if alpha is None else {"memory": fs.FullMemory()}
+    mem = {} if alpha is None else {"memory": fs.SOE(tol=1e-8) if soe else fs.FullMemory()}
     h = net.population(hidden_model(kind, alpha), 5, name="H", **mem)
     o = net.population(fs.LIF(tau=8.0, **LIF), 4, name="O", v0=rng.uniform(-65, -55, 4))
     net.connect(inp, h, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
@@ -48,14 +49,16 @@ def make(kind: str, alpha: float | None = None, T: int = 150, delta: bool = Fals
 
 
 @pytest.mark.parametrize("kind", ["adlif", "lnm", "cond"])
-@pytest.mark.parametrize("alpha", [None, 0.8])
-def test_forward_is_the_engine(kind, alpha):
+@pytest.mark.parametrize("alpha, soe", [(None, False), (0.8, False), (0.8, True)])
+def test_forward_is_the_engine(kind, alpha, soe):
     """v of H and O to 1e-10 mV and the same spikes as net.run (the fractional
     conductance neuron at dt = 0.5 also takes the engine's explicit step where Newton
-    fails)."""
-    net, t_stop, _ = make(kind, alpha)
-    fwd = G.forward(G.build(net, t_stop, SUR))["rec"]
-    net2, _, _ = make(kind, alpha)
+    fails), with a full memory and with SOE (window + exponential tail)."""
+    net, t_stop, _ = make(kind, alpha, soe=soe)
+    prob = G.build(net, t_stop, SUR)
+    assert prob.pops[1].soe == soe and (not soe or prob.pops[1].W < prob.N // 4)
+    fwd = G.forward(prob)["rec"]
+    net2, _, _ = make(kind, alpha, soe=soe)
     h, o = net2.populations[1], net2.populations[2]
     res = net2.run(t_stop, record={"v": [h, o], "spikes": [h, o]}, progress=False)
     v = res.state["v"]
@@ -74,15 +77,17 @@ def _assert_close(g, g_fd, names, rel=1e-6):
 
 
 @pytest.mark.parametrize("kind", ["adlif", "lnm"])
-@pytest.mark.parametrize("alpha, delta", [(None, False), (0.8, False), (0.8, True)])
-def test_adjoint_equals_finite_differences_of_the_relaxed_network(kind, alpha, delta):
-    net, t_stop, loss = make(kind, alpha, delta=delta)
+@pytest.mark.parametrize("alpha, delta, soe", [(None, False, False), (0.8, False, False),
+                                               (0.8, True, False), (0.8, False, True),
+                                               (0.8, True, True)])
+def test_adjoint_equals_finite_differences_of_the_relaxed_network(kind, alpha, delta, soe):
+    net, t_stop, loss = make(kind, alpha, delta=delta, soe=soe)
     names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
     names += ["In->H.weight", "H->O.weight"]
     assert ("H.coef" in names) == (kind == "lnm") and ("H.alpha" in names) == (alpha is not None)
-    net, t_stop, loss = make(kind, alpha, delta=delta)
+    net, t_stop, loss = make(kind, alpha, delta=delta, soe=soe)
     val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True)
-    net, t_stop, loss = make(kind, alpha, delta=delta)
+    net, t_stop, loss = make(kind, alpha, delta=delta, soe=soe)
     val_fd, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=True,
                                           method="finite_difference", eps=1e-5)
     assert val == val_fd
@@ -93,7 +98,7 @@ def test_adjoint_equals_finite_differences_of_the_relaxed_network(kind, alpha, d
         assert np.max(np.abs(g_fd[nm])) > 0, nm
 
 
-def cond_net(alpha: float | None, delta: bool, T: int = 600):  # noqa: N803
+def cond_net(alpha: float | None, delta: bool, T: int = 600, soe: bool = False):  # noqa: N803
     """In (fixed spike pattern) -> H (conductance neurons, tau_f = 0.2 ms), loss: MSE of
     H's v (smooth: no reset, exact gradients with hard input spikes)."""
     rng = np.random.default_rng(0)
@@ -103,7 +108,7 @@ def cond_net(alpha: float | None, delta: bool, T: int = 600):  # noqa: N803
     inp = net.population(fs.LIF(tau=1.0, **LIF), 4, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern * 300.0, dt))
     kw = {} if alpha is None else {"alpha": alpha}
-    mem = {} if alpha is None else {"memory": fs.FullMemory()}
+    mem = {} if alpha is None else {"memory": fs.SOE(tol=1e-8) if soe else fs.FullMemory()}
     h = net.population(fs.Conductance(tau_f=0.2, **kw), 3, name="H", current=-1.0, **mem)
     net.connect(inp, h, rule="all_to_all", weight=lambda g, n: g.uniform(0.5, 2.0, n),
                 delay=(0.1, 0.5), synapse="delta" if delta else fs.ExpSynapse(tau=2.0))
@@ -111,47 +116,51 @@ def cond_net(alpha: float | None, delta: bool, T: int = 600):  # noqa: N803
     return net, T * dt, fs.grad.loss.mse(target, on="H.v")
 
 
-@pytest.mark.parametrize("alpha, delta", [(None, False), (None, True), (0.85, False),
-                                          (0.85, True)])
-def test_conductance_network_gradient_is_exact(alpha, delta):
+@pytest.mark.parametrize("alpha, delta, soe", [(None, False, False), (None, True, False),
+                                               (0.85, False, False), (0.85, True, False),
+                                               (0.85, False, True)])
+def test_conductance_network_gradient_is_exact(alpha, delta, soe):
     """Hard spikes, no surrogate needed: the adjoint equals central differences of the
     simulation itself, for every conductance parameter (gains, offsets, time constants,
-    alpha) and the input weights; the loss is net.run's."""
-    net, t_stop, loss = cond_net(alpha, delta)
+    alpha) and the input weights, full memory or SOE; the loss is net.run's."""
+    net, t_stop, loss = cond_net(alpha, delta, soe=soe)
     names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
     names = [nm for nm in names if nm != "H.v_spike"] + ["In->H.weight"]
     assert "H.slow_pos_gain" in names and "H.fast_neg_offset" in names
-    net, t_stop, loss = cond_net(alpha, delta)
+    net, t_stop, loss = cond_net(alpha, delta, soe=soe)
     val, g = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR)
-    net, t_stop, loss = cond_net(alpha, delta)
+    net, t_stop, loss = cond_net(alpha, delta, soe=soe)
     _, g_fd = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
                                      method="finite_difference", eps=1e-6)
     _assert_close(g, g_fd, names)
     assert np.max(np.abs(g["In->H.weight"])) > 0
-    net, t_stop, loss = cond_net(alpha, delta)
+    net, t_stop, loss = cond_net(alpha, delta, soe=soe)
     res = net.run(t_stop, record={"v": net.populations[1]}, progress=False)
     assert val == pytest.approx(loss.value({"H.v": res.state["v"]}), rel=1e-12)
 
 
 @pytest.mark.parametrize("relaxed", [True, False])
-@pytest.mark.parametrize("kind, alpha", [("adlif", None), ("adlif", 0.8), ("lnm", None),
-                                         ("lnm", 0.8), ("cond", 0.8)])
-def test_forward_mode_equals_the_adjoint(kind, alpha, relaxed):
+@pytest.mark.parametrize("kind, alpha, soe", [("adlif", None, False), ("adlif", 0.8, False),
+                                              ("lnm", None, False), ("lnm", 0.8, False),
+                                              ("cond", 0.8, False), ("adlif", 0.8, True),
+                                              ("lnm", 0.8, True)])
+def test_forward_mode_equals_the_adjoint(kind, alpha, soe, relaxed):
     """Tangents (NumPy per step, one pass per direction, the step's Jacobian applied
-    forwards) give the adjoint's gradient, relaxed or with hard spikes and the surrogate;
-    ``jvp`` along a coefficient direction is the adjoint's directional derivative."""
-    net, t_stop, loss = make(kind, alpha)
+    forwards) give the adjoint's gradient, relaxed or with hard spikes and the surrogate,
+    full memory or SOE; ``jvp`` along a coefficient direction is the adjoint's directional
+    derivative."""
+    net, t_stop, loss = make(kind, alpha, soe=soe)
     names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
     names += ["H->O.weight"]
-    net, t_stop, loss = make(kind, alpha)
+    net, t_stop, loss = make(kind, alpha, soe=soe)
     val, ga = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR, relaxed=relaxed)
-    net, t_stop, loss = make(kind, alpha)
+    net, t_stop, loss = make(kind, alpha, soe=soe)
     val_f, gf = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
                                        relaxed=relaxed, method="forward")
     assert val_f == pytest.approx(val, rel=1e-12)
     _assert_close(gf, ga, names, rel=1e-9)
     if kind == "lnm":
-        net, t_stop, loss = make(kind, alpha)
+        net, t_stop, loss = make(kind, alpha, soe=soe)
         direction = {"H.coef": np.array([0.3, -1.0, 20.0]), "H.tau": 0.5}
         rec, tan = fs.grad.jvp(net, direction, t_stop, surrogate=SUR, relaxed=relaxed)
         _, g_v = loss.value_and_grad(rec)
@@ -167,8 +176,8 @@ def test_generic_populations_refuse_what_is_not_differentiated():
     with pytest.raises(ValueError, match=r"tangent\['H.coef'\] must have shape \(3,\)"):
         fs.grad.jvp(net, {"H.coef": np.ones(2)}, t_stop, surrogate=SUR)
     net = fs.Network(dt=DT)
-    net.population(fs.AdLIF(alpha=0.8), 2, name="A", memory=fs.SOE())
-    with pytest.raises(ValueError, match="population A: .*SOE: LIF populations only"):
+    net.population(fs.AdLIF(alpha=0.8), 2, name="A", memory=fs.ShortMemory(steps=8))
+    with pytest.raises(ValueError, match="population A: .*fs.FullMemory.. and fs.SOE"):
         fs.grad.value_and_grad(net, ["A.a"], loss, t_stop, surrogate=SUR)
     net = fs.Network(dt=DT)
     net.population(fs.LNM(coef=[0.0, -1.0], t_ref=2.0), 2, name="B")

@@ -70,8 +70,10 @@ Populations of the other models (``fs.AdLIF``, ``fs.LNM`` with ``coef=``,
 one-population gradients (:mod:`.model_derivatives`, dual numbers: the same operations as
 the model's kernel, the Jacobian of the step actually run): the forward keeps their state
 ``z`` (``v`` first: delta arrivals add to it) per block and, when fractional, their
-histories ``H_n`` (``N x n``, beside the increments), and the adjoint replays a block from
-them and transposes each step's Jacobian onto ``(a^z_{n+1}, a^q_n, a^s_n)``
+histories ``H_n`` (``N x n``, beside the increments; with SOE the history is the window
+plus the tail as for LIF, and the adjoint's replay regenerates a block's increments from
+the stored ``H_n``), and the adjoint replays a block from them and transposes each step's
+Jacobian onto ``(a^z_{n+1}, a^q_n, a^s_n)``
 (:func:`.network_kernels._gp_step_backward`), the drive's adjoint going to the synapses as
 for LIF.  Their parameters are every model parameter but ``R`` and ``t_ref``
 (``"E.tau"``, ``"E.a"``, ``"E.coef"`` (``(degree + 1,)``), ``"E.fast_neg_gain"``,
@@ -83,7 +85,7 @@ Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
 "subtract" (the engine's semantics, :mod:`fracsim.fractional.stepper`), refractory periods
 (held steps as in the engine; their onsets are events, not differentiated); generic
-populations at integer order or with ``FullMemory``, without refractory periods;
+populations at integer order or with ``FullMemory`` or ``SOE``, without refractory periods;
 ``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
 Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction;
 a generic population's step Jacobian applied forwards) in :mod:`.network_forward`.
@@ -278,10 +280,6 @@ def _generic_spec(pop) -> Spec:
         _check_model(pop.model)
     except (TypeError, ValueError) as err:
         raise type(err)(f"population {pop.name}: {err}") from None
-    if pop.memory is not None and pop.memory.kind != "full":
-        raise ValueError(f"population {pop.name}: network gradients of "
-                         f"{type(pop.model).__name__} populations support fs.FullMemory() "
-                         f"or integer order, got {pop.memory} (SOE: LIF populations only)")
     return spec_of(pop.model, set(pop.model.state_vars))  # the initial state is given
 
 
@@ -507,7 +505,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     for k, p in enumerate(pops):
         if p.alpha is not None and p.soe:  # the window's W rows before the block + the block
             q_hist[k] = np.zeros((p.W + min(nb, N), p.n))
-            if keep and dep[k]:  # and per segment: its tail states and window
+            if keep and dep[k] and not p.generic:  # and per segment: its tail states and
+                # window (a generic population's block replay reads its stored H_n)
                 ckpt[k]["U"] = np.empty((-(-N // seg), p.lam.shape[0], p.n))
                 ckpt[k]["win"] = np.empty((-(-N // seg), p.W, p.n))
         elif p.alpha is not None:
@@ -765,9 +764,11 @@ def _replay_block(prob: Problem, fwd: dict, k: int, m0: int, m1: int, state: tup
 
 def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tuple,
                      Hs: np.ndarray, bf: dict, gen: tuple, srow: np.ndarray,  # noqa: N803
-                     vprow: np.ndarray, sk: int, sp: np.ndarray) -> None:
+                     vprow: np.ndarray, sk: int, sp: np.ndarray, q: np.ndarray,
+                     qo: int) -> None:
     """:func:`_gp_replay` of generic population ``k``'s steps ``m0 .. m1-1`` from its
-    block checkpoint into its block buffers ``bf["z"]``, ``bf["d"]``."""
+    block checkpoint into its block buffers ``bf["z"]``, ``bf["d"]`` (and the increments
+    into ``q``, step ``n`` in row ``n - qo``; ``qo >= m1``: a scratch row)."""
     p, nb = prob.pops[k], block_steps()
     gpi, gpf, gints, gval, ggrd, th = gen
     _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(), p.chan_decay,
@@ -776,7 +777,7 @@ def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tup
                gpi[k, 2], p.alpha is not None, prob.scheme == "l1", gpi[k, 3], gpi[k, 4],
                not prob.relaxed, sk, sp, prob.dt,
                p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6], gval[k], ggrd[k],
-               bf["z"], bf["d"], srow, vprow, np.zeros((1, p.n)))
+               bf["z"], bf["d"], srow, vprow, q, qo)
 
 
 def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list, qa: dict,
@@ -867,6 +868,10 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     for k in seg_dl:  # SOE: a segment's rows s0 - W .. s0 + L + W - 1 (the last W: a^H)
         if fr[k]:
             qa[k] = np.zeros((seg + 2 * pops[k].W, pops[k].n))
+    gsoe = [k for k in dl if fr[k] and pops[k].soe and pops[k].generic]
+    for k in gsoe:  # a block's rows m0 .. m0 + nb + W - 1 (the last W: a^H), replayed
+        qa[k] = np.zeros((rows + pops[k].W, pops[k].n))
+    qscr = {k: np.zeros((1, pops[k].n)) for k in dl if pops[k].generic}  # not kept
     qoff = np.zeros(len(dl), dtype=np.int64)  # row of step n in qa: n - qoff
     dcoef = {k: kernel_derivative(prob.scheme, pops[k].alpha,
                                   np.arange(min(pops[k].W, N) + 1)) for k in dl if fr[k]}
@@ -991,9 +996,14 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                 qoff[pos[k]] = s0 - pops[k].W if fr[k] else 0
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
         for k in dl:  # replay the block from its checkpoint
+            if k in gsoe:  # a^H of steps m0 + nb .. + W - 1 (the block after) to the end
+                W = pops[k].W  # noqa: N806
+                qa[k][rows:rows + W] = qa[k][:W].copy()
+                qoff[pos[k]] = m0
             if pops[k].generic:
                 _gp_replay_block(prob, k, m0, m1, ckpt[k], arr[k], fwd["Hs"][k], buf[k],
-                                 gen, srow[k], vprow[k], sk, sp)
+                                 gen, srow[k], vprow[k], sk, sp,
+                                 qa[k] if k in gsoe else qscr[k], m0 if k in gsoe else N)
             else:
                 ck = ckpt[k] if full[k] else blk[k]
                 b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
@@ -1028,8 +1038,9 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             continue
         k, attr = kind[1], kind[2]
         p, d = pops[k], pos[kind[1]]
-        if p.generic:
-            out[nm] = _generic_grad(p, attr, gth[d], g_pop[d, 2])
+        if p.generic:  # the order's history term (+ the SOE tail's, as for LIF)
+            hist = g_pop[d, 2] + (float(p.gam @ soe_acc[d]) if p.soe else 0.0)
+            out[nm] = _generic_grad(p, attr, gth[d], hist)
         elif attr == "tau":
             out[nm] = np.array(g_tau[d].sum()) if p.tau_shared else g_tau[d]
         else:  # history lags (+ the SOE tail through the fit's dbeta/dalpha), h^a, c_0

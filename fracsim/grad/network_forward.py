@@ -109,8 +109,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             dG[k] *= p.chan_decay[:, None]
             vk, dvk = v[k], dv[k]
             if p.generic:
-                _generic_step(prob, k, n, z[k], dz[k], d, dd, q[k], dq[k], dalpha[k],
-                              dcoef[k], dth[k], gen, sur_p, s_gen[k], ds_gen[k])
+                _generic_step(prob, k, n, z[k], dz[k], d, dd, q[k], dq[k], U[k], dU[k],
+                              dalpha[k], dcoef[k], dth[k], gen, sur_p, s_gen[k], ds_gen[k])
                 rec[f"{p.name}.spikes"][n] = s_gen[k]
                 tan[f"{p.name}.spikes"][n] = ds_gen[k]
                 _scatter(prob, k, s_gen[k], ds_gen[k], ring, dring, dw, pre, depth, n)
@@ -188,9 +188,10 @@ def _scatter(prob: Problem, k: int, s, ds, ring, dring, dw, pre, depth: int, n: 
                       dw[j][g.index] * s[src] + g.w * ds[src])
 
 
-def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, dalpha: float, dcoef,
-                  dth, gen: tuple, sur_p, s, ds) -> None:
-    """Step ``n`` of generic population ``k`` with its tangents (full history sums),
+def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, U, dU, dalpha: float,  # noqa: N803
+                  dcoef, dth, gen: tuple, sur_p, s, ds) -> None:
+    """Step ``n`` of generic population ``k`` with its tangents (direct history sums; with
+    SOE the window plus the tail states ``U``, ``dU``, advanced in place),
     :func:`fracsim.grad.network_kernels._gp_tangent_step`; spikes into ``s``, their
     tangents into ``ds``."""
     p = prob.pops[k]
@@ -198,15 +199,22 @@ def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, dalpha: fl
     frac = p.alpha is not None
     H, dH = np.zeros(p.n), np.zeros(p.n)  # noqa: N806
     if frac:
-        qp, dqp = q[:n][::-1], dq[:n][::-1]  # lags 1 .. n
-        H = p.coef[1:n + 1] @ qp  # noqa: N806
-        dH = p.coef[1:n + 1] @ dqp + dalpha * (dcoef[1:n + 1] @ qp)  # noqa: N806
+        lags = min(n, p.W)  # exact window (all lags for a full memory)
+        qp, dqp = q[n - lags:n][::-1], dq[n - lags:n][::-1]  # lags 1 .. lags
+        H = p.coef[1:lags + 1] @ qp  # noqa: N806
+        dH = p.coef[1:lags + 1] @ dqp + dalpha * (dcoef[1:lags + 1] @ qp)  # noqa: N806
+        if p.soe:  # the exponential tail, its states and the fit's dbeta/dalpha
+            H = H + p.beta @ U  # noqa: N806
+            dH = dH + p.beta @ dU + dalpha * (p.gam @ U)  # noqa: N806
     q_row, dq_row = (q[n], dq[n]) if frac else (np.zeros(p.n), np.zeros(p.n))
     _gp_tangent_step(z, dz, d, dd, H, dH, th[k],
                      dth, gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2], frac,
                      prob.scheme == "l1", gpi[k, 3], gpi[k, 4], not prob.relaxed,
                      prob.sur.kind, sur_p, prob.dt, p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2],
                      gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], s, ds, q_row, dq_row)
+    if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
+        U[:] = p.lam[:, None] * U + p.mu[:, None] * q[n - p.W]
+        dU[:] = p.lam[:, None] * dU + p.mu[:, None] * dq[n - p.W]
 
 
 def jvp(net, tangent: Mapping, t_stop: float, *, surrogate=None, relaxed: bool = False):

@@ -524,16 +524,7 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             dk = d_row[k]
             _drive(Gk, chan_decay[k], iconst[k], icol[k], rows[k], r, timed[k], dk)
             hk = h_row[k]
-            if gpi[k, 7]:
-                b = n % nb if frac[k] else 0
-                _gp_history(frac[k], far[k][r], coef[k], q[k], n - qoff[k], b, hk)
-                if frac[k] and Hs[k].shape[0] > 1:
-                    Hs[k][n] = hk
-                _gp_step(z[k], dk, hk, th[k], gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2],
-                         frac[k], theta > 0.0, gpi[k, 3], gpi[k, 4], not relaxed, sk, sp, dt,
-                         ha[k], gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6],
-                         gval[k], ggrd[k], q[k], n - qoff[k], s_row[k], vp_row[k])
-            elif frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
+            if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
                 b = min(n, W[k])
                 Uk = U[k]  # noqa: N806
                 bk = beta[k]
@@ -549,7 +540,15 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             else:
                 b = 0
                 frow = hk
-            if not gpi[k, 7]:
+            if gpi[k, 7]:
+                _gp_history(frac[k], frow, coef[k], q[k], n - qoff[k], b, hk)
+                if frac[k] and Hs[k].shape[0] > 1:
+                    Hs[k][n] = hk
+                _gp_step(z[k], dk, hk, th[k], gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2],
+                         frac[k], theta > 0.0, gpi[k, 3], gpi[k, 4], not relaxed, sk, sp, dt,
+                         ha[k], gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6],
+                         gval[k], ggrd[k], q[k], n - qoff[k], s_row[k], vp_row[k])
+            else:
                 _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k],
                               theta, tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed,
                               sk, sp, s_row[k], hk, until[k], ref[k], reset[k], vp_row[k])
@@ -624,11 +623,12 @@ def _gp_step(z, d, H, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, 
 @njit(cache=True)
 def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itime, Hs,  # noqa: N803
                th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha, c0,
-               dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, qdummy):
+               dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, q, qo):
     """Steps ``m0 .. m1-1`` of a generic population again from its checkpoint ``z``, ``G``
     (updated in place), with the block's arrivals and the stored histories ``Hs[n]``:
-    writes the state after the arrivals ``zb[r]`` (``(nz, n)``) and the drive ``dd[r]``
-    (``qdummy``: a ``(1, n)`` row for the increments, not kept)."""
+    writes the state after the arrivals ``zb[r]`` (``(nz, n)``), the drive ``dd[r]`` and
+    (fractional) the increment ``q_n`` into row ``n - qo`` of ``q`` (``qo >= m1``: into
+    row 0 of a scratch ``q``, the increments not kept)."""
     timed = itime.shape[1] > 0
     for n in range(m0, m1):
         r = n - m0
@@ -638,7 +638,7 @@ def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itim
         hrow = Hs[n] if frac else dd[r]
         _gp_step(z, dd[r], hrow, th, code, ints, nz, P, frac, l1, newton,
                  reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd,
-                 qdummy, 0, srow, vprow)
+                 q, max(n - qo, 0), srow, vprow)
 
 
 @njit(cache=True)
