@@ -47,6 +47,14 @@ REPRO = [
      dict(current=-2.0, v0=0.0, v_s0=0.2, v_us0=0.3), None, None),
     ("cond-l1-soe", fs.Conductance(terms=COND_TERMS, tau_f=0.2, alpha=0.9),
      dict(current=-2.0, v0=0.0, v_s0=0.2, v_us0=0.3), "l1", fs.SOE(1e-9)),
+    # refractory holds (integer: v = v_reset; fractional: zero increments)
+    ("lif-int-ref", fs.LIF(tau=10.0, t_ref=2.0), dict(current=np.array([20.0, 30.0])), None,
+     None),
+    ("adlif-l1-soe-ref", fs.AdLIF(tau=10.0, a=0.5, b=2.0, alpha=0.8,
+                                  t_ref=np.array([1.0, 3.0])), dict(current=60.0), "l1",
+     fs.SOE(1e-9)),
+    ("lnm-l1-full-deg3-ref", fs.LNM(coef=(0.0, -1.0, 0.02, -0.0005), v_th=-52.0, alpha=0.8,
+                                    t_ref=1.5), dict(current=35.0), "l1", fs.FullMemory()),
 ]
 
 
@@ -76,6 +84,12 @@ def test_trajectory_reproduces_simulate(name, model, kw, scheme, memory):
         assert got.shape[1] > 0  # the reset path is exercised
     if isinstance(memory, fs.SOE):
         assert setup.prob.K > 0 and setup.prob.wraps  # the exponential states are in use
+    if name.endswith("-ref"):  # the holds are in use: no two spikes closer than t_ref
+        ref = setup.prob.ref
+        assert ref.max() > 0
+        for i in range(2):
+            gaps = np.diff(np.flatnonzero(pr.rec_s[:, i]))
+            assert gaps.size and gaps.min() > ref[i]
 
 
 # -------------------------------------------------------------- adjoint = forward = FD
@@ -113,6 +127,15 @@ CASES = [
     ("lnm-gl-soe-deg2", fs.LNM(coef=(0.0, -1.0, 0.02), v_th=-52.0, alpha=0.7),
      LNM_P + ["alpha"], dict(current=np.array([15.0, 18.0]), scheme="gl",
                              memory=fs.SOE(1e-9))),
+    ("lif-int-ref", fs.LIF(tau=np.array([10.0, 12.0]), v_th=-52.0, t_ref=2.0), LIF_P,
+     dict(current=I2)),
+    ("lif-l1-soe-ref", fs.LIF(tau=10.0, v_th=-52.0, alpha=0.7, t_ref=1.0), LIF_P + ["alpha"],
+     dict(current=I2, scheme="l1", memory=fs.SOE(1e-9))),
+    ("adlif-int-ref", fs.AdLIF(tau=10.0, a=0.5, b=2.0, v_th=-52.0, t_ref=2.0), ADLIF_P,
+     dict(current=I2)),
+    ("lnm-gl-full-deg2-ref", fs.LNM(coef=(0.0, -1.0, 0.02), v_th=-52.0, alpha=0.7, t_ref=1.0),
+     LNM_P + ["alpha"], dict(current=np.array([15.0, 18.0]), scheme="gl",
+                             memory=fs.FullMemory())),
 ]
 
 
@@ -338,8 +361,6 @@ def _vg(**over):
     (dict(params=["current"], current=fs.step_current([0.0, 0.5], [1.0, 2.0])), ValueError,
      "current"),
     (dict(model=fs.LIF(alpha=0.8, reset="restart")), ValueError, "restart"),
-    (dict(model=fs.LIF(t_ref=1.0)), ValueError, "t_ref"),
-    (dict(model=fs.LIF(t_ref=np.array([0.0, 2.0])), n=2), ValueError, "t_ref"),
     (dict(model=fs.QIF()), TypeError, "QIF"),
     (dict(model=fs.LNM(factors=(0.04, -65.0, -45.0))), ValueError, "factors"),
     (dict(model=fs.Conductance(terms=COND_TERMS), params=["tau_m"],

@@ -15,11 +15,12 @@ SUR = fs.surrogate.Sigmoid(width=5.0)
 
 
 def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory=None,
-         t_ref=0.0, reset="shift", drive=False, loss="mse", recurrent=False):
+         t_ref=0.0, reset="shift", drive=False, loss="mse", recurrent=False, poisson=False):
     """In (integer LIF driven by a fixed spike pattern) -> L1 (fractional) -> L2, with
     random delays into L1; loss: MSE of L2's v against a sinusoid (``loss="van_rossum"``:
     L2's spikes against a spike pattern); ``drive``: a time-varying current into L1 too;
-    ``recurrent``: L1 -> L1 and L2 -> L1 too (cycles: the adjoint interleaves the layers)."""
+    ``recurrent``: L1 -> L1 and L2 -> L1 too (cycles: the adjoint interleaves the layers);
+    ``poisson``: Poisson inputs into L1 (through In's exponential synapse) and L2 (delta)."""
     rng = np.random.default_rng(seed)
     net = fs.Network(dt=DT, seed=0, scheme=scheme)
     n_in, n1, n2 = 6, 5, 4
@@ -48,6 +49,10 @@ def make(T=80, scheme="l1", alpha1=0.8, alpha2=None, delta=False, seed=0, memory
                     delay=1.5, synapse="delta")
     if drive:
         net.current(l1, fs.TimedArray(rng.uniform(0, 6, (T, n1)), DT))
+    if poisson:
+        net.poisson(l1, rate=150.0, weight=3.0, n_sources=2,
+                    synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
+        net.poisson(l2, rate=np.linspace(50.0, 200.0, n2), weight=4.0, synapse="delta")
     if loss == "van_rossum":
         target = (rng.random((T, n2)) < 0.05).astype(float)
         return net, T * DT, fs.grad.loss.van_rossum(target, tau=5.0, dt=DT, on="L2.spikes")
@@ -145,6 +150,35 @@ def test_forward_mode_equals_the_adjoint(cfg, relaxed):
     assert directional == pytest.approx(expect, rel=1e-9)
 
 
+@pytest.mark.parametrize("cfg", [dict(), dict(delta=True, memory=fs.SOE(tol=1e-8), T=150),
+                                 dict(alpha2=0.7, t_ref=1.0)])
+def test_poisson_inputs(cfg):
+    """Poisson inputs (exponential and delta synapses): the gradient path draws the engine's
+    events (same stream from the network's seed), so its forward pass is net.run's; the
+    adjoint equals FD of the relaxed network and forward mode equals the adjoint."""
+    cfg = dict(cfg, poisson=True)
+    net, t_stop, _ = make(**cfg)
+    prob = G.build(net, t_stop, SUR)
+    assert prob.pops[1].pois[1].shape[0] > 20 and prob.pops[2].pois[1].shape[0] > 10
+    fwd = G.forward(prob)["rec"]
+    net, t_stop, _ = make(**cfg)
+    l1, l2 = net.populations[1], net.populations[2]
+    res = net.run(t_stop, record={"v": [l1, l2], "spikes": [l1, l2]}, progress=False)
+    np.testing.assert_allclose(res.state["v"][:, :l1.n], fwd["L1.v"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.state["v"][:, l1.n:], fwd["L2.v"], rtol=0, atol=1e-10)
+    n_spk = int(fwd["L1.spikes"].sum() + fwd["L2.spikes"].sum())
+    assert n_spk == res.spikes.times.shape[0] > 0
+    names = _names(cfg, ["L1.alpha", "L1.tau", "In->L1.weight", "L1->L2.weight"])
+    _, ga = _grads(cfg, names, relaxed=True)
+    _, gf = _grads(cfg, names, relaxed=True, method="finite_difference", eps=1e-5)
+    _, gt = _grads(cfg, names, relaxed=True, method="forward")
+    for nm in names:
+        scale = np.max(np.abs(gf[nm]))
+        assert scale > 0, nm
+        assert np.max(np.abs(ga[nm] - gf[nm])) <= 1e-6 * scale, nm
+        assert np.max(np.abs(gt[nm] - ga[nm])) <= 1e-9 * scale, nm
+
+
 def test_hard_spikes_give_the_engines_loss_and_a_finite_surrogate_gradient():
     net, t_stop, loss = make(T=150)
     val, g = fs.grad.value_and_grad(net, ["L1->L2.weight", "L1.alpha"], loss, t_stop,
@@ -172,8 +206,9 @@ def test_network_gradient_errors_name_the_problem():
     with pytest.raises(TypeError, match="surrogate"):
         fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop)
     net, t_stop, loss = make()
-    net.poisson(net.populations[1], rate=10.0, weight=1.0, n_sources=2)
-    with pytest.raises(ValueError, match="Poisson"):
+    net.poisson(net.populations[1], rate=10.0, weight=1.0, n_sources=2,
+                synapse=fs.CondSynapse(tau=5.0, e_rev=0.0))
+    with pytest.raises(ValueError, match="Poisson input into L1: only delta and ExpSynapse"):
         fs.grad.value_and_grad(net, ["L1.tau"], loss, t_stop, surrogate=SUR)
     net = fs.Network(dt=DT)
     net.population(fs.Izhikevich(), 2, name="Z")

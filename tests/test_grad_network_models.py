@@ -16,8 +16,10 @@ SUR = fs.surrogate.Sigmoid(width=5.0)
 LIF = dict(v_rest=-65.0, v_th=-50.0, v_reset=-65.0)
 
 
-def hidden_model(kind: str, alpha: float | None):
+def hidden_model(kind: str, alpha: float | None, t_ref: float = 0.0):
     kw = {} if alpha is None else {"alpha": alpha}
+    if t_ref:
+        kw["t_ref"] = t_ref
     tau = 10.0 if alpha is None else 10.0 ** alpha
     if kind == "adlif":
         return fs.AdLIF(tau=tau, tau_w=30.0, a=0.5, b=2.0, **LIF, **kw)
@@ -28,22 +30,26 @@ def hidden_model(kind: str, alpha: float | None):
 
 
 def make(kind: str, alpha: float | None = None, T: int = 150, delta: bool = False,  # noqa: N803
-         seed: int = 0, soe: bool = False):
+         seed: int = 0, soe: bool = False, t_ref: float = 0.0, poisson: bool = False):
     """In (integer LIF on a fixed spike pattern) -> H (``kind``; fractional: FullMemory, or
-    ``soe``: an SOE memory whose exact window is shorter than the run) -> O (integer LIF),
-    random delays into H; loss: MSE of O's v against a sinusoid."""
+    ``soe``: an SOE memory whose exact window is shorter than the run; refractory period
+    ``t_ref`` ms; ``poisson``: Poisson inputs too) -> O (integer LIF), random delays into H;
+    loss: MSE of O's v against a sinusoid."""
     rng = np.random.default_rng(seed)
     net = fs.Network(dt=DT, seed=0, scheme="l1")
     pattern = (rng.random((T, 6)) < 0.2).astype(float)
     inp = net.population(fs.LIF(tau=1.0, **LIF), 6, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern * 40.0, DT))
     mem = {} if alpha is None else {"memory": fs.SOE(tol=1e-8) if soe else fs.FullMemory()}
-    h = net.population(hidden_model(kind, alpha), 5, name="H", **mem)
+    h = net.population(hidden_model(kind, alpha, t_ref), 5, name="H", **mem)
     o = net.population(fs.LIF(tau=8.0, **LIF), 4, name="O", v0=rng.uniform(-65, -55, 4))
     net.connect(inp, h, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n),
                 delay=(0.5, 2.0), synapse="delta" if delta else fs.ExpSynapse(tau=5.0))
     net.connect(h, o, rule="all_to_all", weight=lambda g, n: g.uniform(2, 8, n), delay=1.0,
                 synapse=fs.ExpSynapse(tau=3.0))
+    if poisson:
+        net.poisson(h, rate=100.0, weight=4.0, n_sources=2, synapse=fs.ExpSynapse(tau=2.0))
+        net.poisson(h, rate=50.0, weight=3.0)
     target = -60 + 5 * np.sin(np.arange(T)[:, None] * 0.2 + np.arange(4))
     return net, T * DT, fs.grad.loss.mse(target, on="O.v")
 
@@ -139,6 +145,42 @@ def test_conductance_network_gradient_is_exact(alpha, delta, soe):
     assert val == pytest.approx(loss.value({"H.v": res.state["v"]}), rel=1e-12)
 
 
+REFRACTORY = [("adlif", None, False, False), ("lnm", None, False, True),
+              ("adlif", 0.8, False, True), ("lnm", 0.8, True, False)]
+
+
+@pytest.mark.parametrize("kind, alpha, soe, poisson", REFRACTORY)
+def test_refractory_generic_populations(kind, alpha, soe, poisson):
+    """Refractory periods (t_ref = 2 ms: 4 held steps) in AdLIF and LNM populations (and
+    Poisson inputs into them): the forward pass is net.run's (same spikes, holds included),
+    the adjoint equals central differences of the relaxed network and forward mode equals
+    the adjoint (the holds' onsets are events: not differentiated, as for LIF)."""
+    kw = dict(soe=soe, t_ref=2.0, poisson=poisson)
+    net, t_stop, _ = make(kind, alpha, **kw)
+    prob = G.build(net, t_stop, SUR)
+    assert (prob.pops[1].pois[1].shape[0] > 20) == poisson
+    fwd = G.forward(prob)["rec"]
+    net2, _, _ = make(kind, alpha, **kw)
+    h, o = net2.populations[1], net2.populations[2]
+    res = net2.run(t_stop, record={"v": [h, o], "spikes": [h, o]}, progress=False)
+    np.testing.assert_allclose(res.state["v"][:, :h.n], fwd["H.v"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.state["v"][:, h.n:], fwd["O.v"], rtol=0, atol=1e-10)
+    assert int(fwd["H.spikes"].sum() + fwd["O.spikes"].sum()) == res.spikes.times.shape[0]
+    s = fwd["H.spikes"]
+    gaps = [np.diff(np.flatnonzero(s[:, i])) for i in range(s.shape[1])]
+    assert s.sum() > 10 and min(g.min() for g in gaps if g.size) >= 5  # 4 held steps
+    net, t_stop, loss = make(kind, alpha, **kw)
+    names = [nm for nm in G.parameter_names(G.build(net, t_stop, SUR)) if nm.startswith("H.")]
+    names += ["In->H.weight"]
+    grads = {}
+    for method in ("adjoint", "finite_difference", "forward"):
+        net, t_stop, loss = make(kind, alpha, **kw)
+        grads[method] = fs.grad.value_and_grad(net, names, loss, t_stop, surrogate=SUR,
+                                               relaxed=True, method=method, eps=1e-5)[1]
+    _assert_close(grads["adjoint"], grads["finite_difference"], names)
+    _assert_close(grads["forward"], grads["adjoint"], names, rel=1e-9)
+
+
 @pytest.mark.parametrize("relaxed", [True, False])
 @pytest.mark.parametrize("kind, alpha, soe", [("adlif", None, False), ("adlif", 0.8, False),
                                               ("lnm", None, False), ("lnm", 0.8, False),
@@ -179,10 +221,6 @@ def test_generic_populations_refuse_what_is_not_differentiated():
     net.population(fs.AdLIF(alpha=0.8), 2, name="A", memory=fs.ShortMemory(steps=8))
     with pytest.raises(ValueError, match="population A: .*fs.FullMemory.. and fs.SOE"):
         fs.grad.value_and_grad(net, ["A.a"], loss, t_stop, surrogate=SUR)
-    net = fs.Network(dt=DT)
-    net.population(fs.LNM(coef=[0.0, -1.0], t_ref=2.0), 2, name="B")
-    with pytest.raises(ValueError, match="population B: t_ref"):
-        fs.grad.value_and_grad(net, ["B.coef"], loss, t_stop, surrogate=SUR)
     net = fs.Network(dt=DT)
     net.population(fs.AdLIF(alpha=0.8, reset="restart"), 2, name="C", memory=fs.FullMemory())
     with pytest.raises(ValueError, match="population C: .*restart"):

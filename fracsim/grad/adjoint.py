@@ -42,10 +42,10 @@ from .trajectory import Primal, Problem, drive, load, new_state, run_range
 
 @njit(cache=True)
 def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
-              alpha_slot, thr_slot, th, Ic, It, r_slot,
+              alpha_slot, thr_slot, th, Ic, It, r_slot, ref,
               W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
               z, ring, U, tail, leave, val, grd, xs,
-              widths, aparams, C, ck_z, ck_ring, ck_U, ck_tail, wraps,
+              widths, aparams, C, ck_z, ck_ring, ck_U, ck_tail, ck_until, wraps,
               gz_rec, gs_rec, need_alpha, gth, az, u, gW):
     N = gz_rec.shape[0]
     n_neur = z.shape[1]
@@ -57,6 +57,8 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
     seg_z = np.zeros((C, nz, n_neur))
     seg_H = np.zeros((C, n_neur))
     seg_dHa = np.zeros((C, n_neur))
+    seg_held = np.zeros((C, n_neur), dtype=np.bool_)
+    until = np.zeros(n_neur, dtype=np.int64)
     aH = np.zeros((n_neur, Wp if frac else 1))
     V = np.zeros((K, n_neur))
     ao = np.zeros(n_out)
@@ -72,13 +74,14 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
             ring[:] = ck_ring[c]
         U[:] = ck_U[c]
         tail[:] = ck_tail[c]
+        until[:] = ck_until[c]
         run_range(lo, hi, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
-                  alpha_slot, thr_slot, th, Ic, It, r_slot,
+                  alpha_slot, thr_slot, th, Ic, It, r_slot, ref,
                   W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
-                  z, ring, U, tail, leave, val, grd, xs,
+                  z, ring, U, tail, leave, val, grd, xs, until,
                   widths, False, aparams, dummy3, dummy2, False,
-                  C, ck_z, ck_ring, ck_U, ck_tail, False, wraps,
-                  seg_z, seg_H, seg_dHa, True, need_alpha)
+                  C, ck_z, ck_ring, ck_U, ck_tail, ck_until, False, wraps,
+                  seg_z, seg_H, seg_dHa, seg_held, True, need_alpha)
         for n in range(hi - 1, lo - 1, -1):
             for i in range(n_neur):
                 g = group[i]
@@ -86,7 +89,7 @@ def _backward(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
                 load(val, grd, nl, nz, P, seg_z[n - lo], i, seg_H[n - lo, i], th, d)
                 step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp,
                      widths[n], dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot,
-                     thr_slot)
+                     thr_slot, seg_held[n - lo, i])
                 aq = 0.0
                 if frac:
                     for k in range(1, min(W, N - 1 - n) + 1):
@@ -139,7 +142,7 @@ def backward(prob: Problem, primal: Primal, gz_rec: np.ndarray, gs_rec: np.ndarr
     _backward(*prob.model_args(), *prob.input_args(), *prob.memory_args(),
               z, ring, U, tail, leave, val, grd, np.zeros(prob.n),
               primal.widths, prob.adaptive_params, prob.C, primal.ck_z, primal.ck_ring,
-              primal.ck_U, primal.ck_tail, prob.wraps,
+              primal.ck_U, primal.ck_tail, primal.ck_until, prob.wraps,
               np.ascontiguousarray(gz_rec), np.ascontiguousarray(gs_rec), need_alpha, gth, az,
               np.ascontiguousarray(prob.u), gW)
     return gth, az, gW

@@ -32,9 +32,10 @@ loss on its state variables the gradient is exact, with no surrogate.
 Supported: ``fs.LIF``, ``fs.AdLIF``, ``fs.LNM`` (``coef=`` form), ``fs.Conductance``; integer
 order (the model's own integrator) and fractional ``scheme="gl"``/``"l1"`` with
 ``FullMemory``, ``SOE`` or ``ShortMemory``; resets "shift" (default), "jump", "subtract";
-constant, per-neuron or time-varying currents.  Refused (ValueError): ``scheme="pi_trap"``,
-reset "restart", refractory periods ``t_ref > 0``, multi-term ``orders=``, LNM ``factors=``,
-``alpha`` as a parameter where the order is 1.
+constant, per-neuron or time-varying currents; refractory periods ``t_ref`` (the engine's
+holds: integer order ``v = v_reset``, fractional a zero increment; their onsets are events,
+not differentiated).  Refused (ValueError): ``scheme="pi_trap"``, reset "restart",
+multi-term ``orders=``, LNM ``factors=``, ``alpha`` as a parameter where the order is 1.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class InputLayer:
 
 # ------------------------------------------------------------------------------ validation
 def _check_model(model) -> None:
+    """Refuse what the differentiable step does not cover."""
     from ..models import LNM
 
     if not isinstance(model, NeuronModel):
@@ -137,8 +139,6 @@ def _check_model(model) -> None:
                          "differentiable; use 'shift' (default), 'jump' or 'subtract'")
     if isinstance(model, LNM) and model.factors is not None:
         raise ValueError("LNM.factors: give the polynomial as coef= to differentiate it")
-    if "t_ref" in model.params and np.any(model._values["t_ref"] > 0):
-        raise ValueError("t_ref: refractory periods (t_ref > 0) are not differentiated yet")
 
 
 def learnable(model: NeuronModel, current=None) -> list[str]:
@@ -297,7 +297,8 @@ def build(model, t_stop, dt=0.1, current=0.0, n=1, *, scheme="l1", memory=None,
         x0=x0, Ic=Ic, It=It, r_slot=spec.r_slot, alpha_slot=spec.alpha_slot,
         thr_slot=spec.thr_slot,
         init_deps=np.array(spec.init_deps, dtype=np.int64).reshape(-1, 2), C=C,
-        n_regs=n_registers(spec), nl=spec.nl, **mem)
+        n_regs=n_registers(spec), nl=spec.nl,
+        ref=np.asarray(model.refractory_steps(n, dt)).astype(np.int64), **mem)
     layer = current if isinstance(current, InputLayer) else None
     if layer is not None:
         prob.u = layer.u

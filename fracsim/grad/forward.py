@@ -27,7 +27,7 @@ from .trajectory import Problem, advance, drive, history, history_alpha, load, n
 
 @njit(cache=True)
 def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
-              alpha_slot, thr_slot, th, Ic, It, r_slot,
+              alpha_slot, thr_slot, th, Ic, It, r_slot, ref,
               W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
               z, ring, U, tail, leave, val, grd,
               widths, E, deps, need_alpha, gz_rec, gs_rec, acc, out_z, out_s, write_out,
@@ -44,6 +44,7 @@ def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
     Tleave = np.zeros((ncol, n_neur))
     Tin = np.zeros((nl, ncol))
     Tout = np.zeros((nz + 2, ncol))
+    until = np.zeros(n_neur, dtype=np.int64)  # refractory holds (as the primal)
     for r in range(deps.shape[0]):
         for c in range(ncol):
             for i in range(n_neur):
@@ -86,7 +87,10 @@ def _tangents(code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
                     Tin[nz + P + 1, c] += du * th[r_slot, i]
             load(val, grd, nl, nz, P, z, i, H, th, d)
             step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, w_now,
-                 dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot, thr_slot)
+                 dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot, thr_slot,
+                 until[i] > n)
+            if val[OUT + nz + 2] >= 0.0 and ref[i] > 0:
+                until[i] = n + 1 + ref[i]
             for o in range(nz + 2):
                 for c in range(ncol):
                     s = 0.0

@@ -131,13 +131,15 @@ def theta_of(model, spec: Spec, n: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ integer order
 @njit(cache=True)
-def _lif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w):
+def _lif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, held):
     tau, vrest, vth, vr = TH, TH + 1, TH + 2, TH + 3
     D.kdiv(val, grd, T, -dt, tau)
     D.exp_(val, grd, T, T)  # decay = exp(-dt / tau)
     D.add(val, grd, T + 1, vrest, DR)  # v_inf = v_rest + d
     D.sub(val, grd, T + 2, 0, T + 1)
     D.fma(val, grd, T + 2, T + 2, T, T + 1)  # v_inf + (v0 - v_inf) decay
+    if held:  # refractory: v held at v_reset
+        D.cpy(val, grd, T + 2, vr)
     D.sub(val, grd, OUT + nz + 2, T + 2, vth)
     D.spike(val, grd, OUT + nz + 1, OUT + nz + 2, hard, sk, sp, w)
     D.reset_to(val, grd, OUT, T + 2, OUT + nz + 1, vr, hard)
@@ -156,7 +158,7 @@ def _adlif_w(val, grd, d, TH, v, wreg, T, dt):
 
 
 @njit(cache=True)
-def _adlif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w):
+def _adlif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, held):
     tau, b, vrest, vth, vr = TH, TH + 3, TH + 4, TH + 5, TH + 6
     _adlif_w(val, grd, T, TH, 0, 1, T + 1, dt)  # w_new in T
     D.sub(val, grd, T + 3, vrest, 1)
@@ -165,6 +167,8 @@ def _adlif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w):
     D.exp_(val, grd, T + 4, T + 4)
     D.sub(val, grd, T + 5, 0, T + 3)
     D.fma(val, grd, T + 5, T + 5, T + 4, T + 3)
+    if held:  # refractory: v held at v_reset (w evolves)
+        D.cpy(val, grd, T + 5, vr)
     D.sub(val, grd, OUT + nz + 2, T + 5, vth)
     D.spike(val, grd, OUT + nz + 1, OUT + nz + 2, hard, sk, sp, w)
     D.reset_to(val, grd, OUT, T + 5, OUT + nz + 1, vr, hard)
@@ -188,7 +192,7 @@ def _lnm_poly(val, grd, f, g, v, TH, deg, T):
 
 
 @njit(cache=True)
-def _lnm_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, deg):
+def _lnm_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, deg, held):
     tau, vref, vth, vr = TH, TH + 1, TH + 2, TH + 3
     V = T + 6
     if deg == 1:
@@ -207,6 +211,8 @@ def _lnm_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, deg):
         D.kdiv(val, grd, T + 4, dt, tau)  # dt / tau
         D.add(val, grd, T + 5, T + 2, DR)
         D.fma(val, grd, V, T + 4, T + 5, 0)  # v0 + dt/tau (f + d)
+    if held:  # refractory: v held at v_reset
+        D.cpy(val, grd, V, vr)
     D.sub(val, grd, OUT + nz + 2, V, vth)
     D.spike(val, grd, OUT + nz + 1, OUT + nz + 2, hard, sk, sp, w)
     D.reset_to(val, grd, OUT, V, OUT + nz + 1, vr, hard)
@@ -344,7 +350,7 @@ def _aux(code, val, grd, OUT, v, TH, T, dt):
 
 @njit(cache=True)
 def _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard, sk, sp, w,
-          ha, dha, c0, dc0, alpha_slot, thr_slot):
+          ha, dha, c0, dc0, alpha_slot, thr_slot, held):
     H = nz
     HA, C0, F, FV, DV, VV, R, DN, X, VP = T, T + 1, T + 2, T + 3, T + 4, T + 5, T + 6, T + 7, \
         T + 8, T + 9
@@ -379,6 +385,8 @@ def _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard,
         if newton > 1 and not (conv and abs(res) <= NEWTON_RTOL * (
                 abs(val[C0] * val[DV]) + abs(val[H]) + 1.0)):
             D.cpy(val, grd, DV, DVEX)  # the engine's rule (fracsim.fractional.stepper)
+    if held:  # refractory: v held (a zero increment), as the engine
+        D.cst(val, grd, DV, 0.0)
     D.add(val, grd, VP, 0, DV)  # v = v0 + dv
     _aux(code, val, grd, OUT, VP, TH, M, dt)
     S, XS = OUT + nz + 1, OUT + nz + 2
@@ -406,21 +414,23 @@ def _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard,
 
 @njit(cache=True)
 def step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, w, dt,
-         ha, dha, c0, dc0, alpha_slot, thr_slot):
-    """One step of one neuron on the seeded registers (see the module docstring)."""
+         ha, dha, c0, dc0, alpha_slot, thr_slot, held=False):
+    """One step of one neuron on the seeded registers (see the module docstring);
+    ``held``: refractory in this step (the engine's hold: integer order ``v = v_reset``
+    before the spike test, fractional a zero increment; the other variables evolve)."""
     TH = nz + 1
     DR = nz + P + 1
     OUT = nz + P + 2
     T = OUT + nz + 3
     if frac:
         _frac(code, ints, val, grd, nz, TH, DR, OUT, T, dt, l1, newton, reset, hard, sk, sp, w,
-              ha, dha, c0, dc0, alpha_slot, thr_slot)
+              ha, dha, c0, dc0, alpha_slot, thr_slot, held)
     elif code == LIF:
-        _lif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w)
+        _lif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, held)
     elif code == ADLIF:
-        _adlif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w)
+        _adlif_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, held)
     elif code == LNM:
-        _lnm_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, ints[0])
+        _lnm_int(val, grd, nz, TH, DR, OUT, T, dt, hard, sk, sp, w, ints[0], held)
     else:
         _cond_int(val, grd, nz, TH, DR, OUT, T, dt, ints)
 

@@ -85,10 +85,13 @@ Scope of this version: LIF populations (integer order, or fractional GL/L1 with
 ``FullMemory`` or ``SOE`` and one order per population), resets "shift", "jump" and
 "subtract" (the engine's semantics, :mod:`fracsim.fractional.stepper`), refractory periods
 (held steps as in the engine; their onsets are events, not differentiated); generic
-populations at integer order or with ``FullMemory`` or ``SOE``, without refractory periods;
-``ExpSynapse`` and delta synapses with any delays, constant and time-varying currents (no
-Poisson inputs), fixed-width surrogates; forward mode (tangents, one pass per direction;
-a generic population's step Jacobian applied forwards) in :mod:`.network_forward`.
+populations at integer order or with ``FullMemory`` or ``SOE``, with refractory periods
+(the engine's holds, :func:`fracsim.grad.model_derivatives.step`); ``ExpSynapse`` and
+delta synapses with any delays, constant and time-varying currents, Poisson inputs (the
+events ``net.run`` draws from the network's seed, reproduced by
+:func:`.network_kernels._poisson_events` and delivered as arrivals: inputs, not
+parameters), fixed-width surrogates; forward mode (tangents, one pass per direction; a
+generic population's step Jacobian applied forwards) in :mod:`.network_forward`.
 Parameters: ``"<pop>.tau"``,
 ``"<pop>.alpha"`` (LIF), the generic ones above, ``"<src>-><dst>.weight"``
 (``"<src>-><dst>[k].weight"`` for the k-th of several projections between the same
@@ -107,6 +110,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba.typed import List
 
+from ..engine.rng import seed_state
 from ..engine.runner import CurrentPlan
 from ..fractional import memory as fmem
 from ..fractional.far_sums import FarSums
@@ -125,6 +129,7 @@ from .network_kernels import (
     _backward_pass,
     _forward_block,
     _gp_replay,
+    _poisson_events,
     _replay,
     _scatter,
     _soe_reforward,
@@ -187,6 +192,9 @@ class _Pop:
     # a population of another model (AdLIF, LNM, Conductance): its differentiable step
     spec: Spec | None = None
     model: object = None
+    #: Poisson input events (CSR by step): ``(ptr (N + 1,), neuron, ring row (0 delta,
+    #: 1 + channel), value)`` (set by :func:`build`)
+    pois: tuple = ()
     th: np.ndarray | None = None  # (P, n) parameters in the spec's slots
     z0: np.ndarray | None = None  # (nz, n) initial state
 
@@ -311,9 +319,6 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
     n_steps = int(round(t_stop / dt))
     if n_steps < 1:
         raise ValueError(f"t_stop must be at least one step (dt = {dt} ms), got {t_stop}")
-    if net.poisson_inputs:
-        raise ValueError("gradients of networks with Poisson inputs are not supported yet "
-                         "(use a TimedArray current with a fixed spike pattern)")
     if not isinstance(surrogate, S.Surrogate) or isinstance(surrogate, S.MPDAGL):
         raise TypeError("surrogate must be a fixed-width fs.surrogate object (Sigmoid, ArcTan, "
                         f"Triangle, Gaussian, Rectangle), got {surrogate!r}")
@@ -329,6 +334,13 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         elif pr.synapse != "delta":
             raise ValueError(f"projection {pr.src.name}->{pr.dst.name}: only delta and "
                              f"ExpSynapse synapses can be differentiated, got {pr.synapse}")
+    for inp in net.poisson_inputs:  # channels in the engine's order: projections first
+        if isinstance(inp.synapse, ExpSynapse):
+            if inp.synapse not in chans[index[id(inp.target)]]:
+                chans[index[id(inp.target)]].append(inp.synapse)
+        elif inp.synapse != "delta":
+            raise ValueError(f"Poisson input into {inp.target.name}: only delta and "
+                             f"ExpSynapse synapses can be differentiated, got {inp.synapse}")
     for k, pop in enumerate(net.populations):
         m = pop.model
         gspec = None
@@ -375,6 +387,7 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         pops.append(p)
     prob = Problem(dt=dt, N=n_steps, scheme=scheme, pops=pops, projs=[], sur=surrogate,
                    relaxed=bool(relaxed))
+    _poisson_inputs(net, prob, index, chans)
     for k, p in enumerate(pops):
         if p.alpha is not None:
             prob.set_alpha(k, p.alpha)
@@ -398,6 +411,39 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
         prob.projs.append(_Proj(name=name, src=src, dst=dst, target=target,
                                 weight=weight, groups=groups))
     return prob
+
+
+def _poisson_inputs(net, prob: Problem, index: dict, chans: list) -> None:
+    """The Poisson events ``net.run`` would draw (the engine's stream from the network's
+    seed, :func:`.network_kernels._poisson_events`) as each target population's ``pois``:
+    inputs that no parameter moves, delivered like arrivals at the start of their step."""
+    for p in prob.pops:
+        p.pois = (np.zeros(prob.N + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                  np.zeros(0, dtype=np.int64), np.zeros(0))
+    if not net.poisson_inputs:
+        return
+    inps = net.poisson_inputs
+    lam = np.concatenate([inp.rate * inp.n_sources * prob.dt * 1e-3 for inp in inps])
+    pop = np.concatenate([np.full(inp.local.shape[0], index[id(inp.target)]) for inp in inps])
+    loc = np.concatenate([inp.local for inp in inps]).astype(np.int64)
+    row = np.concatenate([np.full(inp.local.shape[0], 0 if inp.synapse == "delta" else
+                                  1 + chans[index[id(inp.target)]].index(inp.synapse))
+                          for inp in inps]).astype(np.int64)
+    w = np.concatenate([np.full(inp.local.shape[0], inp.weight) for inp in inps])
+    rng = seed_state(net._engine_seed)
+    count = _poisson_events(lam, prob.N, rng.copy(), False, np.zeros(1, np.int64),
+                            np.zeros(1, np.int64), np.zeros(1, np.int64))
+    ptr = np.zeros(prob.N + 1, dtype=np.int64)
+    src, cnt = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
+    _poisson_events(lam, prob.N, rng, True, ptr, src, cnt)
+    step = np.repeat(np.arange(prob.N), np.diff(ptr))
+    for k, p in enumerate(prob.pops):
+        sel = np.flatnonzero(pop[src] == k)  # in the engine's order: by step, then source
+        if not sel.shape[0]:
+            continue
+        m = src[sel]
+        p.pois = (np.searchsorted(step[sel], np.arange(prob.N + 1)).astype(np.int64),
+                  loc[m], row[m], cnt[sel] * w[m])
 
 
 def parameter_names(prob: Problem) -> dict[str, tuple]:
@@ -548,7 +594,9 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
         s_row=[np.zeros(p.n) for p in pops], vp_row=[np.zeros(p.n) for p in pops],
         ev_ptr=ev_ptr, ev_idx=ev_idx, ev_vp=ev_vp, g_ptr=[g.ptr for _, g in grp] or [_U1],
         g_post=[g.post for _, g in grp] or [_U1], g_w=[g.w for _, g in grp] or [_F1], z=z,
-        th=th, gints=gints, gval=gval, ggrd=ggrd, Hs=Hs).items()}
+        th=th, gints=gints, gval=gval, ggrd=ggrd, Hs=Hs,
+        **{f"p_{key}": [p.pois[j] for p in pops]
+           for j, key in enumerate(("ptr", "idx", "row", "val"))}).items()}
     flags = dict(
         frac=np.array(fr), soe=np.array([fr[k] and p.soe for k, p in enumerate(pops)]),
         W=np.array([p.W for p in pops], dtype=np.int64),
@@ -598,7 +646,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
                        lists["ev_idx"], lists["ev_vp"], flags["g_srcpop"], flags["g_dst"],
                        flags["g_target"], flags["g_delay"], lists["g_ptr"], lists["g_post"],
                        lists["g_w"], prob.dt, gpi, gpf, lists["z"], lists["th"],
-                       lists["gints"], lists["gval"], lists["ggrd"], lists["Hs"])
+                       lists["gints"], lists["gval"], lists["ggrd"], lists["Hs"],
+                       lists["p_ptr"], lists["p_idx"], lists["p_row"], lists["p_val"])
         for k in range(P):
             cnt = ev_ptr[k][m1 - m0]
             events[k].append((np.diff(ev_ptr[k][:m1 - m0 + 1]), ev_idx[k][:cnt].astype(itype[k]),
@@ -699,17 +748,16 @@ def segment_steps(prob: Problem) -> int:
 def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
                     arr: dict) -> dict:
     """The arrivals of steps ``m0 .. m1-1`` into the populations in ``dep``, added in the
-    forward pass' order (source step, population, projection, delay group), into ``arr``:
-    per population ``(delta (rows, n), channels (rows, C, n))`` buffers (zeroed here)."""
+    forward pass' order (source step, population, projection, delay group; then the
+    Poisson events), into ``arr``: per population ``(delta (rows, n), channels (rows, C,
+    n))`` buffers (zeroed here)."""
     pops, projs = prob.pops, prob.projs
     for dl, ch in arr.values():
         dl[:m1 - m0] = 0.0
         ch[:m1 - m0] = 0.0
     groups = [(pr, g) for k in range(len(pops)) for pr in projs if pr.src == k and dep[pr.dst]
               for g in pr.groups]
-    if not groups:
-        return arr
-    dmax = max(g.delay for _, g in groups)
+    dmax = max([g.delay for _, g in groups] + [0])
     act_ptr, act_idx, spk = fwd["act_ptr"], fwd["act_idx"], fwd["spk"]
     ones = {}
     for m in range(max(0, m0 - 1 - dmax), m1 - 1):
@@ -729,6 +777,15 @@ def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
             dl, ch = arr[pr.dst]
             _scatter(act, s, g.ptr, g.post, g.w, dl[t - m0] if pr.target < 0
                      else ch[t - m0, pr.target])
+    for k, (dl, ch) in arr.items():
+        ptr, idx, row, val = pops[k].pois
+        lo, hi = ptr[m0], ptr[m1]
+        if hi > lo:  # the block's Poisson events, in the forward pass' order
+            steps = np.repeat(np.arange(m1 - m0), np.diff(ptr[m0:m1 + 1]))
+            r, i, x = row[lo:hi], idx[lo:hi], val[lo:hi]
+            d = r == 0
+            np.add.at(dl, (steps[d], i[d]), x[d])
+            np.add.at(ch, (steps[~d], r[~d] - 1, i[~d]), x[~d])
     return arr
 
 
@@ -771,13 +828,14 @@ def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tup
     into ``q``, step ``n`` in row ``n - qo``; ``qo >= m1``: a scratch row)."""
     p, nb = prob.pops[k], block_steps()
     gpi, gpf, gints, gval, ggrd, th = gen
-    _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(), p.chan_decay,
+    _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
+               ck["until"][m0 // nb].copy(), p.chan_decay,
                arr[0], arr[1], p.currents.iconst, p.currents.icol,
                prob.current_rows(p, m0)[1], Hs, th[k], gpi[k, 0], gints[k], gpi[k, 1],
                gpi[k, 2], p.alpha is not None, prob.scheme == "l1", gpi[k, 3], gpi[k, 4],
                not prob.relaxed, sk, sp, prob.dt,
                p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6], gval[k], ggrd[k],
-               bf["z"], bf["d"], srow, vprow, q, qo)
+               bf["z"], bf["d"], srow, vprow, q, qo, p.ref, bf["held"])
 
 
 def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list, qa: dict,

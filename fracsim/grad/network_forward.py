@@ -92,6 +92,9 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
     for n in range(N):
         slot = n % depth
         for k, p in enumerate(pops):
+            ptr, idx, row, val = p.pois  # Poisson events: inputs with no tangent
+            for e in range(ptr[n], ptr[n + 1]):
+                ring[k][row[e] - 1][slot][idx[e]] += val[e]
             v[k] += ring[k][-1][slot]
             dv[k] += dring[k][-1][slot]
             for c in range(p.chan_decay.shape[0]):
@@ -110,7 +113,8 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
             vk, dvk = v[k], dv[k]
             if p.generic:
                 _generic_step(prob, k, n, z[k], dz[k], d, dd, q[k], dq[k], U[k], dU[k],
-                              dalpha[k], dcoef[k], dth[k], gen, sur_p, s_gen[k], ds_gen[k])
+                              until[k], dalpha[k], dcoef[k], dth[k], gen, sur_p, s_gen[k],
+                              ds_gen[k])
                 rec[f"{p.name}.spikes"][n] = s_gen[k]
                 tan[f"{p.name}.spikes"][n] = ds_gen[k]
                 _scatter(prob, k, s_gen[k], ds_gen[k], ring, dring, dw, pre, depth, n)
@@ -188,10 +192,11 @@ def _scatter(prob: Problem, k: int, s, ds, ring, dring, dw, pre, depth: int, n: 
                       dw[j][g.index] * s[src] + g.w * ds[src])
 
 
-def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, U, dU, dalpha: float,  # noqa: N803
-                  dcoef, dth, gen: tuple, sur_p, s, ds) -> None:
+def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, U, dU, until,  # noqa: N803
+                  dalpha: float, dcoef, dth, gen: tuple, sur_p, s, ds) -> None:
     """Step ``n`` of generic population ``k`` with its tangents (direct history sums; with
-    SOE the window plus the tail states ``U``, ``dU``, advanced in place),
+    SOE the window plus the tail states ``U``, ``dU``, advanced in place; refractory
+    holds by ``until``),
     :func:`fracsim.grad.network_kernels._gp_tangent_step`; spikes into ``s``, their
     tangents into ``ds``."""
     p = prob.pops[k]
@@ -211,7 +216,8 @@ def _generic_step(prob: Problem, k: int, n: int, z, dz, d, dd, q, dq, U, dU, dal
                      dth, gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2], frac,
                      prob.scheme == "l1", gpi[k, 3], gpi[k, 4], not prob.relaxed,
                      prob.sur.kind, sur_p, prob.dt, p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2],
-                     gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], s, ds, q_row, dq_row)
+                     gpi[k, 5], gpi[k, 6], gval[k], ggrd[k], s, ds, q_row, dq_row, n, until,
+                     p.ref)
     if frac and p.soe and n >= p.W:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
         U[:] = p.lam[:, None] * U + p.mu[:, None] * q[n - p.W]
         dU[:] = p.lam[:, None] * dU + p.mu[:, None] * dq[n - p.W]

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..engine.rng import next_exponential
 from . import surrogate as S
 from .model_derivatives import step as model_step
 from .trajectory import load
@@ -20,6 +21,48 @@ from .trajectory import load
 #: reset semantics of a population (fracsim.fractional.stepper): codes for the kernels
 RESET_SHIFT, RESET_JUMP, RESET_SUBTRACT = 0, 1, 2
 _RESETS = {"shift": RESET_SHIFT, "jump": RESET_JUMP, "subtract": RESET_SUBTRACT}
+
+
+# ------------------------------------------------------------------ Poisson inputs
+@njit(cache=True)
+def _poisson_events(lam, N, rng, fill, ptr, src, cnt):  # noqa: N803
+    """The engine's Poisson events (:mod:`fracsim.engine.codegen`: the same draws from the
+    same stream ``rng``, advanced in place): pooled source ``m`` (``lam[m]`` events per
+    step) has its first event at an exponential time, then exponential intervals; the
+    events in ``[n, n + 1)`` arrive at the start of step ``n``.  Returns the number of
+    (step, source) pairs with events; with ``fill``, writes them as CSR by step (``ptr``
+    ``(N + 1,)``, ``src`` the source, ``cnt`` its number of events in that step)."""
+    M = lam.shape[0]  # noqa: N806
+    nxt = np.empty(M)
+    for m in range(M):
+        nxt[m] = next_exponential(rng) / lam[m] if lam[m] > 0 else 1e300
+    e = 0
+    for n in range(N):
+        if fill:
+            ptr[n] = e
+        for m in range(M):
+            t = nxt[m]
+            if t < n + 1:
+                c = 0
+                while t < n + 1:
+                    c += 1
+                    t += next_exponential(rng) / lam[m]
+                nxt[m] = t
+                if fill:
+                    src[e] = m
+                    cnt[e] = c
+                e += 1
+    if fill:
+        ptr[N] = e
+    return e
+
+
+@njit(inline="always", cache=True)
+def _poisson_arrive(n, p_ptr, p_idx, p_row, p_val, ring, slot):
+    """Population's Poisson events of step ``n`` into its arrival ring (row ``p_row``: 0
+    delta, ``1 + c`` channel ``c``) at ``slot``, after the step's spikes."""
+    for e in range(p_ptr[n], p_ptr[n + 1]):
+        ring[p_row[e], slot, p_idx[e]] += p_val[e]
 
 
 # ------------------------------------------------------------------ spike-driven kernels
@@ -427,7 +470,8 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                     frow, q2, n, qoff[d], end, coef[d], dcoef[d], th[d], gpi[d, 0], gints[d],
                     gpi[d, 1], gpi[d, 2], frac[d], theta > 0.0, gpi[d, 3], gpi[d, 4],
                     not relaxed, sk, sp, dt, ha[d], gpf[d, 0], gpf[d, 1], gpf[d, 2], gpi[d, 5],
-                    gpi[d, 6], gval[d], ggrd[d], a_out[d], gth[d], a_d[d], a_q[d], b_q[d])
+                    gpi[d, 6], gval[d], ggrd[d], a_out[d], gth[d], a_d[d], a_q[d], b_q[d],
+                    held[d][r])
             else:
                 gh, gc, gq = _step_backward(
                     frac[d], vk[d][r], dd[d][r], vpb[d][r], sgb[d][r], a_v[d], a_s, gvrow,
@@ -488,7 +532,7 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                    icol, rows, coef, q, far, U, beta, lam, mu, tau, v_rest, v_th, v_reset,
                    decay, ref, rec_v, rec_s, vblk, d_row, h_row, s_row, vp_row, ev_ptr,
                    ev_idx, ev_vp, g_srcpop, g_dst, g_target, g_delay, g_ptr, g_post, g_w,
-                   dt, gpi, gpf, z, th, gints, gval, ggrd, Hs):
+                   dt, gpi, gpf, z, th, gints, gval, ggrd, Hs, p_ptr, p_idx, p_row, p_val):
     """Steps ``m0 .. m1-1`` of every population (lists in creation order): arrivals
     from the rings (``ring[k][0]`` delta, ``[1 + c]`` channel ``c``), drive, the step
     (:func:`_step_forward`; far history rows ``far[k]`` of the block, or the SOE tail),
@@ -498,8 +542,10 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
     (``gpi[k, 7]``; ``v[k]`` is row 0 of its state ``z[k]``) steps by :func:`_gp_step`
     (``gpi``: code, nz, P, Newton steps, reset, alpha and threshold slots; ``gpf``:
     ``dh^a/dalpha``, ``c_0``, ``dc_0/dalpha``), its histories stored in ``Hs[k]`` (if
-    that has a row per step)."""
+    that has a row per step).  Poisson inputs: events ``p_*`` (CSR by step, per
+    population) added to the rings before the step's arrivals are read."""
     P = len(v)  # noqa: N806
+    no_flags = np.zeros(0, dtype=np.bool_)
     for n in range(m0, m1):
         r = n - m0
         slot = n % depth
@@ -507,6 +553,7 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             rk = ring[k]
             vk = v[k]
             Gk = G[k]  # noqa: N806
+            _poisson_arrive(n, p_ptr[k], p_idx[k], p_row[k], p_val[k], rk, slot)
             for i in range(vk.shape[0]):
                 vk[i] += rk[0, slot, i]
                 rk[0, slot, i] = 0.0
@@ -547,7 +594,8 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                 _gp_step(z[k], dk, hk, th[k], gpi[k, 0], gints[k], gpi[k, 1], gpi[k, 2],
                          frac[k], theta > 0.0, gpi[k, 3], gpi[k, 4], not relaxed, sk, sp, dt,
                          ha[k], gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6],
-                         gval[k], ggrd[k], q[k], n - qoff[k], s_row[k], vp_row[k])
+                         gval[k], ggrd[k], q[k], n - qoff[k], s_row[k], vp_row[k], n,
+                         until[k], ref[k], no_flags)
             else:
                 _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k],
                               theta, tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed,
@@ -600,19 +648,29 @@ def _gp_history(frac, far_row, coef, q, qn, b, h_out):
 
 @njit(cache=True)
 def _gp_step(z, d, H, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,  # noqa: N803
-             ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd, q, qn, s_out, vp_out):
-    """One step of a population of another model (:mod:`.model_derivatives`, the
+             ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd, q, qn, s_out, vp_out, n, until,
+             ref, held_out):
+    """One step ``n`` of a population of another model (:mod:`.model_derivatives`, the
     differentiable step of one-population gradients, value part): ``z`` (state ``(nz, n)``,
     ``v`` first, arrivals added) in, ``z_{n+1}`` out; the drive ``d``, the history ``H``
     (fractional), parameters ``th`` ``(P, n)``; writes the spikes, ``v'`` and (fractional)
-    ``q_n`` into row ``qn`` of ``q``."""
+    ``q_n`` into row ``qn`` of ``q``.  Neurons with ``until[i] > n`` are held (the engine's
+    refractory hold, flags into ``held_out`` if it has a row); a threshold crossing starts
+    ``ref[i]`` held steps."""
     nl = nz + P + 2
     out = nl
+    flags = held_out.shape[0] > 0
     for i in range(z.shape[1]):
+        hd = until[i] > n
+        if flags:
+            held_out[i] = hd
         load(val, grd, nl, nz, P, z, i, H[i], th, d[i])
         model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
-                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
-        vp_out[i] = val[out + nz + 2] + th[thr_slot, i]
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot, hd)
+        x = val[out + nz + 2]
+        if x >= 0.0 and ref[i] > 0:
+            until[i] = n + 1 + ref[i]
+        vp_out[i] = x + th[thr_slot, i]
         for m in range(nz):
             z[m, i] = val[out + m]
         s_out[i] = val[out + nz + 1]
@@ -621,12 +679,14 @@ def _gp_step(z, d, H, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, 
 
 
 @njit(cache=True)
-def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itime, Hs,  # noqa: N803
-               th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha, c0,
-               dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, q, qo):
-    """Steps ``m0 .. m1-1`` of a generic population again from its checkpoint ``z``, ``G``
-    (updated in place), with the block's arrivals and the stored histories ``Hs[n]``:
-    writes the state after the arrivals ``zb[r]`` (``(nz, n)``), the drive ``dd[r]`` and
+def _gp_replay(m0, m1, z, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,  # noqa: N803
+               Hs, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha,
+               c0, dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, q, qo, ref,
+               held_out):
+    """Steps ``m0 .. m1-1`` of a generic population again from its checkpoint ``z``, ``G``,
+    ``until`` (updated in place), with the block's arrivals and the stored histories
+    ``Hs[n]``: writes the state after the arrivals ``zb[r]`` (``(nz, n)``), the drive
+    ``dd[r]``, the held flags ``held_out[r]`` and
     (fractional) the increment ``q_n`` into row ``n - qo`` of ``q`` (``qo >= m1``: into
     row 0 of a scratch ``q``, the increments not kept)."""
     timed = itime.shape[1] > 0
@@ -638,15 +698,16 @@ def _gp_replay(m0, m1, z, G, chan_decay, arr_delta, arr_chan, iconst, icol, itim
         hrow = Hs[n] if frac else dd[r]
         _gp_step(z, dd[r], hrow, th, code, ints, nz, P, frac, l1, newton,
                  reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd,
-                 q, max(n - qo, 0), srow, vprow)
+                 q, max(n - qo, 0), srow, vprow, n, until, ref, held_out[r])
 
 
 @njit(cache=True)
 def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dcoef, th,  # noqa: N803
                       code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha,
-                      c0, dc0, alpha_slot, thr_slot, val, grd, a_out, gth, a_d, a_q, b_q):
+                      c0, dc0, alpha_slot, thr_slot, val, grd, a_out, gth, a_d, a_q, b_q,
+                      held):
     """Adjoint of one step of a generic population from its replayed state ``zn`` (after
-    the arrivals), drive ``d`` and history ``Hrow``: the step's Jacobian ``J`` (dual
+    the arrivals), drive ``d``, history ``Hrow`` and held flags: the step's Jacobian ``J`` (dual
     numbers) transposed onto ``(a^z_{n+1}, a^q_n, a^s_n)``: ``a_z`` (in: of ``z_{n+1}``;
     out: of ``z_n^+``, with the loss's ``gv`` on ``v``), ``gth += dL/dtheta`` (every
     parameter slot; ``alpha``'s through ``h^a`` and ``c_0``), ``a_d`` the drive's adjoint;
@@ -672,7 +733,7 @@ def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dco
     for i in range(zn.shape[1]):
         load(val, grd, nl, nz, P, zn, i, Hrow[i] if frac else 0.0, th, d[i])
         model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
-                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot, held[i])
         for m in range(nz):
             a_out[m] = a_z[m, i]
         a_out[nz] = a_q[i] if frac else 0.0
@@ -698,18 +759,21 @@ def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dco
 @njit(cache=True)
 def _gp_tangent_step(z, dz, d, dd, H, dH, th, dth, code, ints, nz, P, frac, l1, newton,  # noqa: N803
                      reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val,
-                     grd, s, ds, q_row, dq_row):
-    """Forward mode of one step of a generic population: the step (as :func:`_gp_step`)
-    and the tangents of its outputs, ``J (dz, dH, dtheta, dd)`` with ``J`` the step's
-    Jacobian (dual numbers): ``z``, ``dz`` advanced in place; the spikes ``s``, ``ds``
-    and (fractional) the increments ``q_row``, ``dq_row``."""
+                     grd, s, ds, q_row, dq_row, n, until, ref):
+    """Forward mode of step ``n`` of a generic population: the step (as :func:`_gp_step`,
+    refractory holds included) and the tangents of its outputs, ``J (dz, dH, dtheta, dd)``
+    with ``J`` the step's Jacobian (dual numbers): ``z``, ``dz`` advanced in place; the
+    spikes ``s``, ``ds`` and (fractional) the increments ``q_row``, ``dq_row``."""
     nl = nz + P + 2
     out = nl
     t_out = np.empty(nz + 2)
     for i in range(z.shape[1]):
+        hd = until[i] > n
         load(val, grd, nl, nz, P, z, i, H[i], th, d[i])
         model_step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, sp[0],
-                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot)
+                   dt, ha, dha, c0, dc0, alpha_slot, thr_slot, hd)
+        if val[out + nz + 2] >= 0.0 and ref[i] > 0:
+            until[i] = n + 1 + ref[i]
         for o in range(nz + 2):
             acc = 0.0
             for m in range(nz):

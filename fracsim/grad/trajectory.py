@@ -77,6 +77,12 @@ class Problem:
     n_regs: int
     nl: int
     u: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # InputLayer u (N, M)
+    #: refractory period in steps per neuron (``round(t_ref / dt)``; empty: none)
+    ref: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __post_init__(self) -> None:
+        if self.ref.shape[0] != self.n:
+            self.ref = np.zeros(self.n, dtype=np.int64)
 
     @property
     def K(self) -> int:  # noqa: N802
@@ -92,7 +98,7 @@ class Problem:
                 self.thr_slot)
 
     def input_args(self) -> tuple:
-        return (self.th, self.Ic, self.It, self.r_slot)
+        return (self.th, self.Ic, self.It, self.r_slot, self.ref)
 
     def memory_args(self) -> tuple:
         return (self.W, self.coef, self.dcoef, self.lam, self.beta, self.mu, self.gam,
@@ -152,18 +158,20 @@ def load(val, grd, nl, nz, P, z, i, H, th, d):
 
 @njit(cache=True)
 def run_range(lo, hi, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt,
-              alpha_slot, thr_slot, th, Ic, It, r_slot,
+              alpha_slot, thr_slot, th, Ic, It, r_slot, ref,
               W, coef, dcoef, lam, beta, mu, gam, ha, dha, group,
-              z, ring, U, tail, leave, val, grd, xs,
+              z, ring, U, tail, leave, val, grd, xs, until,
               widths, adaptive, aparams,
               rec_z, rec_s, record,
-              C, ck_z, ck_ring, ck_U, ck_tail, save, wraps,
-              seg_z, seg_H, seg_dHa, store, need_alpha):
+              C, ck_z, ck_ring, ck_U, ck_tail, ck_until, save, wraps,
+              seg_z, seg_H, seg_dHa, seg_held, store, need_alpha):
     """Advance steps ``lo .. hi-1``.  ``record``: write ``rec_z``/``rec_s``; ``save``: store a
     checkpoint before every step ``n % C == 0``; ``store``: keep ``z_n``, ``H_n``,
-    ``dH_n/dalpha`` of the segment (index ``n - lo``); ``adaptive`` with ``record``: compute
-    MPD-AGL's width of each step into ``widths`` (later passes read them).  Returns the first
-    step whose new state is not finite, or -1."""
+    ``dH_n/dalpha`` and the held flags of the segment (index ``n - lo``); ``adaptive`` with
+    ``record``: compute MPD-AGL's width of each step into ``widths`` (later passes read
+    them).  Neuron ``i`` is held (refractory) while ``until[i] > n``; a threshold crossing
+    starts ``ref[i]`` held steps (the engine's rule; the onsets are events, not
+    differentiated).  Returns the first step whose new state is not finite, or -1."""
     n_neur = z.shape[1]
     nl = nz + P + 2
     OUT = nl
@@ -176,6 +184,7 @@ def run_range(lo, hi, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, 
                 ck_ring[c] = ring
             ck_U[c] = U
             ck_tail[c] = tail
+            ck_until[c] = until
         w_now = widths[n]
         for i in range(n_neur):
             g = group[i]
@@ -190,9 +199,14 @@ def run_range(lo, hi, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, 
                 seg_H[n - lo, i] = H
                 seg_dHa[n - lo, i] = (history_alpha(i, n, W, ring, dcoef, gam, U, g)
                                       if need_alpha and frac else 0.0)
+            held = until[i] > n
+            if store:
+                seg_held[n - lo, i] = held
             load(val, grd, nl, nz, P, z, i, H, th, d)
             step(code, ints, val, grd, nz, P, frac, l1, newton, reset, hard, sk, sp, w_now,
-                 dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot, thr_slot)
+                 dt, ha[g], dha[g], coef[g, 0], dcoef[g, 0], alpha_slot, thr_slot, held)
+            if val[OUT + nz + 2] >= 0.0 and ref[i] > 0:
+                until[i] = n + 1 + ref[i]
             ok = True
             for m in range(nz):
                 z[m, i] = val[OUT + m]
@@ -225,6 +239,7 @@ class Primal:
     ck_ring: np.ndarray
     ck_U: np.ndarray  # noqa: N815
     ck_tail: np.ndarray
+    ck_until: np.ndarray  # refractory counters
     ring: np.ndarray  # final ring (FullMemory: every increment)
 
 
@@ -257,15 +272,16 @@ def run_primal(prob: Problem, checkpoints: bool = True) -> Primal:
     ck_ring = np.zeros((n_ck if prob.wraps else 0, n, prob.W))
     ck_U = np.zeros((n_ck, prob.K, n))
     ck_tail = np.zeros((n_ck, n))
+    ck_until = np.zeros((n_ck, n), dtype=np.int64)
     empty3 = np.zeros((0, prob.nz, n))
     empty2 = np.zeros((0, n))
     bad = run_range(0, N, *prob.model_args(), *prob.input_args(), *prob.memory_args(),
                     z, ring, U, tail, leave, val, grd, np.zeros(n),
-                    widths, prob.adaptive, prob.adaptive_params,
+                    np.zeros(n, dtype=np.int64), widths, prob.adaptive, prob.adaptive_params,
                     rec_z, rec_s, True,
-                    C, ck_z, ck_ring, ck_U, ck_tail, checkpoints, prob.wraps,
-                    empty3, empty2, empty2, False, False)
+                    C, ck_z, ck_ring, ck_U, ck_tail, ck_until, checkpoints, prob.wraps,
+                    empty3, empty2, empty2, np.zeros((0, n), dtype=np.bool_), False, False)
     if bad >= 0:
         raise NonFiniteError(
             f"the simulation became non-finite at step {bad} (t = {bad * prob.dt:g} ms)")
-    return Primal(rec_z, rec_s, widths, ck_z, ck_ring, ck_U, ck_tail, ring)
+    return Primal(rec_z, rec_s, widths, ck_z, ck_ring, ck_U, ck_tail, ck_until, ring)
