@@ -2,7 +2,8 @@
 
 A feed-forward network: ``In`` (``n_in`` integer-order LIF neurons driven by a fixed
 random spike pattern) -> ``H`` (``n_hidden`` LIF neurons: fractional with ``fs.SOE()``, with
-``fs.FullMemory()``, or integer order) -> ``O`` (16 integer-order LIF neurons), exponential
+``fs.FullMemory()``, or integer order; "adlif-soe", "adlif-integer": AdLIF neurons, stepped
+by the generic differentiable step) -> ``O`` (16 integer-order LIF neurons), exponential
 synapses with delays; loss: MSE of ``O``'s ``v`` against a sinusoid (summed block by block:
 no recorded trajectory).  ``fs.grad.value_and_grad`` with respect to ``H.tau``,
 ``H.alpha`` (fractional), ``In->H.weight`` and ``H->O.weight``; hard spikes, sigmoid
@@ -35,7 +36,7 @@ import fracsim as fs
 
 OUT = Path(__file__).parent / "results"
 DT = 0.5
-MEMORIES = ("soe", "full", "integer")
+MEMORIES = ("soe", "full", "integer", "adlif-soe", "adlif-integer")
 
 
 def problem(memory: str, steps: int, n_hidden: int = 256, n_in: int = 32, seed: int = 0):
@@ -46,21 +47,24 @@ def problem(memory: str, steps: int, n_hidden: int = 256, n_in: int = 32, seed: 
     pattern = (rng.random((steps, n_in)) < 0.05) * 40.0
     inp = net.population(fs.LIF(tau=1.0, **lif), n_in, name="In", v0=-65.0,
                          current=fs.TimedArray(pattern, DT))
-    if memory == "integer":
-        hid = net.population(fs.LIF(tau=10.0, **lif), n_hidden, name="H",
+    model = fs.AdLIF if memory.startswith("adlif") else fs.LIF
+    extra = dict(tau_w=30.0, a=0.2, b=1.0) if model is fs.AdLIF else {}
+    if memory.endswith("integer"):
+        hid = net.population(model(tau=10.0, **lif, **extra), n_hidden, name="H",
                              v0=rng.uniform(-65, -55, n_hidden))
     else:
-        mem = fs.SOE() if memory == "soe" else fs.FullMemory()
-        hid = net.population(fs.LIF(tau=10.0 ** 0.8, alpha=0.8, **lif), n_hidden, name="H",
-                             v0=rng.uniform(-65, -55, n_hidden), memory=mem)
+        mem = fs.SOE() if memory.endswith("soe") else fs.FullMemory()
+        hid = net.population(model(tau=10.0 ** 0.8, alpha=0.8, **lif, **extra), n_hidden,
+                             name="H", v0=rng.uniform(-65, -55, n_hidden), memory=mem)
     out = net.population(fs.LIF(tau=8.0, **lif), 16, name="O", v0=-65.0)
     net.connect(inp, hid, p=0.3, weight=lambda g, n: g.uniform(3, 9, n),
                 delay=(0.5, 2.0), synapse=fs.ExpSynapse(tau=5.0))
     net.connect(hid, out, p=0.3, weight=lambda g, n: g.uniform(0, 2, n),
                 delay=1.0, synapse=fs.ExpSynapse(tau=3.0))
     target = -60 + 5 * np.sin(np.arange(steps)[:, None] * 0.02 + np.arange(16))
-    params = ["H.tau", "In->H.weight", "H->O.weight"] + (["H.alpha"] if memory != "integer"
-                                                         else [])
+    params = ["H.tau", "In->H.weight", "H->O.weight"]
+    params += [] if memory.endswith("integer") else ["H.alpha"]
+    params += ["H.a"] if model is fs.AdLIF else []
     return net, steps * DT, fs.grad.loss.mse(target, on="O.v"), params
 
 

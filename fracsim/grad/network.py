@@ -68,12 +68,12 @@ keeps every step's spike values, which its arrivals need).  Measured:
 Populations of the other models (``fs.AdLIF``, ``fs.LNM`` with ``coef=``,
 ``fs.Conductance``; "generic") step by the differentiable one-step map of the
 one-population gradients (:mod:`.model_derivatives`, dual numbers: the same operations as
-the model's kernel, the Jacobian of the step actually run): the forward keeps their state
-``z`` (``v`` first: delta arrivals add to it) per block and, when fractional, their
-histories ``H_n`` (``N x n``, beside the increments; with SOE the history is the window
-plus the tail as for LIF, and the adjoint's replay regenerates a block's increments from
-the stored ``H_n``), and the adjoint replays a block from them and transposes each step's
-Jacobian onto ``(a^z_{n+1}, a^q_n, a^s_n)``
+the model's kernel, the Jacobian of the step actually run), checkpointed as LIF
+populations (state ``z``, ``v`` first: delta arrivals add to it); with a full memory the
+forward also keeps their histories ``H_n`` (``N x n``, beside the increments), with SOE
+the adjoint regenerates a segment's histories with its increments
+(:func:`.network_kernels._gp_soe_reforward`); the adjoint replays a block from them and
+transposes each step's Jacobian onto ``(a^z_{n+1}, a^q_n, a^s_n)``
 (:func:`.network_kernels._gp_step_backward`), the drive's adjoint going to the synapses as
 for LIF.  Their parameters are every model parameter but ``R`` and ``t_ref``
 (``"E.tau"``, ``"E.a"``, ``"E.coef"`` (``(degree + 1,)``), ``"E.fast_neg_gain"``,
@@ -129,6 +129,7 @@ from .network_kernels import (
     _backward_pass,
     _forward_block,
     _gp_replay,
+    _gp_soe_reforward,
     _poisson_events,
     _replay,
     _scatter,
@@ -327,20 +328,17 @@ def build(net, t_stop: float, surrogate, relaxed: bool = False) -> Problem:
     pops = []
     index = {id(p): k for k, p in enumerate(net.populations)}
     chans = [[] for _ in net.populations]
-    for pr in net.projections:
-        if isinstance(pr.synapse, ExpSynapse):
-            if pr.synapse not in chans[index[id(pr.dst)]]:
-                chans[index[id(pr.dst)]].append(pr.synapse)
-        elif pr.synapse != "delta":
-            raise ValueError(f"projection {pr.src.name}->{pr.dst.name}: only delta and "
-                             f"ExpSynapse synapses can be differentiated, got {pr.synapse}")
-    for inp in net.poisson_inputs:  # channels in the engine's order: projections first
-        if isinstance(inp.synapse, ExpSynapse):
-            if inp.synapse not in chans[index[id(inp.target)]]:
-                chans[index[id(inp.target)]].append(inp.synapse)
-        elif inp.synapse != "delta":
-            raise ValueError(f"Poisson input into {inp.target.name}: only delta and "
-                             f"ExpSynapse synapses can be differentiated, got {inp.synapse}")
+    # channels in the engine's order of first use: projections, then Poisson inputs
+    for what, dst, syn in ([(f"projection {pr.src.name}->{pr.dst.name}", pr.dst, pr.synapse)
+                            for pr in net.projections]
+                           + [(f"Poisson input into {inp.target.name}", inp.target,
+                               inp.synapse) for inp in net.poisson_inputs]):
+        if isinstance(syn, ExpSynapse):
+            if syn not in chans[index[id(dst)]]:
+                chans[index[id(dst)]].append(syn)
+        elif syn != "delta":
+            raise ValueError(f"{what}: only delta and ExpSynapse synapses can be "
+                             f"differentiated, got {syn}")
     for k, pop in enumerate(net.populations):
         m = pop.model
         gspec = None
@@ -540,8 +538,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     rec_s = [np.zeros((N, p.n)) if f"{p.name}.spikes" in reads or (keep and prob.relaxed)
              else None for p in pops]
     seg = segment_steps(prob)
-    every = {k: nb if (p.alpha is not None and not p.soe) or p.generic else seg
-             for k, p in enumerate(pops)}
+    every = {k: nb if p.alpha is not None and not p.soe else seg for k, p in enumerate(pops)}
     ckpt = {k: {"v": np.empty((-(-N // every[k]),) + ((p.nz,) if p.generic else ()) + (p.n,)),
                 "G": np.empty((-(-N // every[k]), p.chan_decay.shape[0], p.n)),
                 "until": np.empty((-(-N // every[k]), p.n), dtype=np.int64)}
@@ -551,8 +548,7 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     for k, p in enumerate(pops):
         if p.alpha is not None and p.soe:  # the window's W rows before the block + the block
             q_hist[k] = np.zeros((p.W + min(nb, N), p.n))
-            if keep and dep[k] and not p.generic:  # and per segment: its tail states and
-                # window (a generic population's block replay reads its stored H_n)
+            if keep and dep[k]:  # and per segment: its tail states and window
                 ckpt[k]["U"] = np.empty((-(-N // seg), p.lam.shape[0], p.n))
                 ckpt[k]["win"] = np.empty((-(-N // seg), p.W, p.n))
         elif p.alpha is not None:
@@ -566,8 +562,8 @@ def forward(prob: Problem, dep: list[bool] | None = None, keep: bool = False,
     ring = [np.zeros((1 + nch[k], depth, p.n)) for k, p in enumerate(pops)]  # delta, channels
     z = [p.z0.copy() if p.generic else p.v0.copy()[None, :] for p in pops]  # state, v first
     v = [zk[0] for zk in z]
-    Hs = [np.zeros((N, p.n)) if p.generic and fr[k] and keep and dep[k] else zero2
-          for k, p in enumerate(pops)]  # a generic population's histories H_n (replay)
+    Hs = [np.zeros((N, p.n)) if p.generic and fr[k] and not p.soe and keep and dep[k]
+          else zero2 for k, p in enumerate(pops)]  # a generic full memory's H_n (replay)
     gpi, gpf, gints, gval, ggrd, th = generic_arrays(prob)
     G = [np.zeros((nch[k], p.n)) for k, p in enumerate(pops)]  # noqa: N806
     U = [np.zeros((p.lam.shape[0], p.n)) for p in pops]  # noqa: N806 - SOE states
@@ -731,7 +727,7 @@ def block_steps() -> int:
 
 
 def segment_steps(prob: Problem) -> int:
-    """Steps per checkpoint segment (a multiple of :func:`block_steps`) of the LIF
+    """Steps per checkpoint segment (a multiple of :func:`block_steps`) of the
     populations with an adjoint and no full memory (integer order, SOE): the forward keeps
     their state once per segment of ``L`` steps (with SOE, the tail states and the window
     of increments too: ``S = K + W`` rows), the adjoint regenerates a segment's block
@@ -819,19 +815,19 @@ def _replay_block(prob: Problem, fwd: dict, k: int, m0: int, m1: int, state: tup
             p.reset, bf["v"], bf["d"], bf["vp"], bf["held"], bf["sig"], srow, vprow)
 
 
-def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tuple,
-                     Hs: np.ndarray, bf: dict, gen: tuple, srow: np.ndarray,  # noqa: N803
+def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, state: tuple, arr: tuple,
+                     Hs: np.ndarray, ho: int, bf: dict, gen: tuple, srow: np.ndarray,  # noqa: N803
                      vprow: np.ndarray, sk: int, sp: np.ndarray, q: np.ndarray,
                      qo: int) -> None:
-    """:func:`_gp_replay` of generic population ``k``'s steps ``m0 .. m1-1`` from its
-    block checkpoint into its block buffers ``bf["z"]``, ``bf["d"]`` (and the increments
-    into ``q``, step ``n`` in row ``n - qo``; ``qo >= m1``: a scratch row)."""
-    p, nb = prob.pops[k], block_steps()
+    """:func:`_gp_replay` of generic population ``k``'s steps ``m0 .. m1-1`` from ``state
+    = (z, G, until)`` at step ``m0`` (advanced in place), with ``H_n`` in row ``n - ho`` of
+    ``Hs``, into its block buffers ``bf["z"]``, ``bf["d"]``, ``bf["held"]`` (and the
+    increments into ``q``, step ``n`` in row ``n - qo``; ``qo >= m1``: a scratch row)."""
+    p = prob.pops[k]
     gpi, gpf, gints, gval, ggrd, th = gen
-    _gp_replay(m0, m1, ck["v"][m0 // nb].copy(), ck["G"][m0 // nb].copy(),
-               ck["until"][m0 // nb].copy(), p.chan_decay,
+    _gp_replay(m0, m1, *state, p.chan_decay,
                arr[0], arr[1], p.currents.iconst, p.currents.icol,
-               prob.current_rows(p, m0)[1], Hs, th[k], gpi[k, 0], gints[k], gpi[k, 1],
+               prob.current_rows(p, m0)[1], Hs, ho, th[k], gpi[k, 0], gints[k], gpi[k, 1],
                gpi[k, 2], p.alpha is not None, prob.scheme == "l1", gpi[k, 3], gpi[k, 4],
                not prob.relaxed, sk, sp, prob.dt,
                p.ha, gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6], gval[k], ggrd[k],
@@ -840,16 +836,19 @@ def _gp_replay_block(prob: Problem, k: int, m0: int, m1: int, ck: dict, arr: tup
 
 def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list, qa: dict,
              arr: dict, blk: dict, buf: dict, srow: list, vprow: list, theta: float, sk: int,
-             sp: np.ndarray, decay: list) -> None:
+             sp: np.ndarray, decay: list, gen: tuple, Hseg: dict) -> None:  # noqa: N803
     """Steps ``s0 .. s1-1`` of the populations ``seg_dl`` again from their segment
     checkpoint, block by block with the arrivals of the stored spikes, keeping their state
     at each block's start in ``blk[k]``: an integer-order population by :func:`_replay`
-    (into its block buffers, which the adjoint's replay overwrites), an SOE population by
-    :func:`_soe_reforward`, whose increments ``q_{s0} .. q_{s1-1}`` go to rows ``W ..`` of
-    its segment buffer ``qa[k]`` (rows ``s0 - W .. s0 + seg + W - 1``).  The history
-    adjoints ``a^H`` of the ``W`` steps after the previous segment's start move first to
-    the buffer's last ``W`` rows, where this segment's adjoint reads them."""
+    (:func:`_gp_replay` for a generic one; into its block buffers, which the adjoint's
+    replay overwrites), an SOE population by :func:`_soe_reforward`
+    (:func:`_gp_soe_reforward`, which also writes its histories ``H_n`` into
+    ``Hseg[k]``, row ``n - s0``), whose increments ``q_{s0} .. q_{s1-1}`` go to rows
+    ``W ..`` of its segment buffer ``qa[k]`` (rows ``s0 - W .. s0 + seg + W - 1``).  The
+    history adjoints ``a^H`` of the ``W`` steps after the previous segment's start move
+    first to the buffer's last ``W`` rows, where this segment's adjoint reads them."""
     nb = block_steps()
+    gpi, gpf, gints, gval, ggrd, th = gen
     ckpt = fwd["ckpt"]
     zero2 = np.zeros((1, 1))
     for k in seg_dl:
@@ -870,7 +869,19 @@ def _segment(prob: Problem, fwd: dict, s0: int, s1: int, seg: int, seg_dl: list,
             if b1 == s1 and p.alpha is None:
                 break  # the last block's end state is not needed
             _block_arrivals(prob, fwd, mask, b0, b1, {k: arr[k]})
-            if p.alpha is None:
+            if p.generic and p.alpha is None:
+                _gp_replay_block(prob, k, b0, b1, state, arr[k], zero2, 0, buf[k], gen,
+                                 srow[k], vprow[k], sk, sp, np.zeros((1, p.n)), b1)
+            elif p.generic:
+                _gp_soe_reforward(b0, b1, *state, p.chan_decay, arr[k][0], arr[k][1],
+                                  p.currents.iconst, p.currents.icol,
+                                  prob.current_rows(p, b0)[1], Hseg[k], s0, q, s0 - W, U,
+                                  p.beta, p.lam, p.mu, W, p.coef, th[k], gpi[k, 0], gints[k],
+                                  gpi[k, 1], gpi[k, 2], prob.scheme == "l1", gpi[k, 3],
+                                  gpi[k, 4], not prob.relaxed, sk, sp, prob.dt, p.ha,
+                                  gpf[k, 0], gpf[k, 1], gpf[k, 2], gpi[k, 5], gpi[k, 6],
+                                  gval[k], ggrd[k], p.ref, rows[0], rows[2], rows[3])
+            elif p.alpha is None:
                 _replay_block(prob, fwd, k, b0, b1, state, arr[k], zero2, 0, buf[k], srow[k],
                               vprow[k], sk, sp, decay[k])
             else:
@@ -922,13 +933,14 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     fr = {k: pops[k].alpha is not None for k in dl}
     full = {k: fr[k] and not pops[k].soe for k in dl}
     seg = segment_steps(prob)
-    seg_dl = [k for k in dl if not full[k] and not pops[k].generic]  # per segment
+    seg_dl = [k for k in dl if not full[k]]  # checkpointed per segment
     for k in seg_dl:  # SOE: a segment's rows s0 - W .. s0 + L + W - 1 (the last W: a^H)
         if fr[k]:
             qa[k] = np.zeros((seg + 2 * pops[k].W, pops[k].n))
-    gsoe = [k for k in dl if fr[k] and pops[k].soe and pops[k].generic]
-    for k in gsoe:  # a block's rows m0 .. m0 + nb + W - 1 (the last W: a^H), replayed
-        qa[k] = np.zeros((rows + pops[k].W, pops[k].n))
+    # a generic SOE population's histories of the segment (a generic full memory's: the
+    # forward's, fwd["Hs"]), step n in row n - hoff
+    Hseg = {k: np.zeros((seg, pops[k].n)) for k in seg_dl if fr[k] and pops[k].generic}  # noqa: N806
+    hoff = np.zeros(len(dl), dtype=np.int64)
     qscr = {k: np.zeros((1, pops[k].n)) for k in dl if pops[k].generic}  # not kept
     qoff = np.zeros(len(dl), dtype=np.int64)  # row of step n in qa: n - qoff
     dcoef = {k: kernel_derivative(prob.scheme, pops[k].alpha,
@@ -984,7 +996,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
     gen = generic_arrays(prob)
     gp_lists = (gen[0][dl], gen[1][dl],
                 _typed(buf[k]["z"] if pops[k].generic else np.zeros((1, 1, 1)) for k in dl),
-                _typed(fwd["Hs"][k] for k in dl), _typed(gen[5][k] for k in dl),
+                _typed(Hseg[k] if k in Hseg else fwd["Hs"][k] for k in dl), hoff,
+                _typed(gen[5][k] for k in dl),
                 _typed(gen[2][k] for k in dl), _typed(gen[3][k] for k in dl),
                 _typed(gen[4][k] for k in dl), _typed(a_z),
                 _typed(np.zeros(pops[k].nz + 3) for k in dl),
@@ -1039,7 +1052,8 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
                for ip in range(pass_ptr.shape[0] - 1)]
     spmm = [[gi for gi in range(len(grp)) if ip_in[ints["g_dst"][gi]] and ints["g_src"][gi] >= 0]
             for ip_in in in_pass]  # per pass: the groups whose spike adjoints are batched
-    blk = {k: {"v": np.empty((seg // nb, pops[k].n)),
+    blk = {k: {"v": np.empty((seg // nb,) + ((pops[k].nz,) if pops[k].generic else ())
+                             + (pops[k].n,)),
                "G": np.empty((seg // nb, pops[k].chan_decay.shape[0], pops[k].n)),
                "until": np.empty((seg // nb, pops[k].n), dtype=np.int64)} for k in seg_dl}
     seg_now = -1
@@ -1049,26 +1063,22 @@ def backward(prob: Problem, fwd: dict, grads: dict, names: Sequence[str],
             seg_now = m0 // seg
             s0 = seg_now * seg
             _segment(prob, fwd, s0, min(s0 + seg, N), seg, seg_dl, qa, arr, blk, buf, srow,
-                     vprow, theta, sk, sp, decay)
+                     vprow, theta, sk, sp, decay, gen, Hseg)
             for k in seg_dl:
                 qoff[pos[k]] = s0 - pops[k].W if fr[k] else 0
+                hoff[pos[k]] = s0 if k in Hseg else 0
         _block_arrivals(prob, fwd, dep, m0, m1, arr)
         for k in dl:  # replay the block from its checkpoint
-            if k in gsoe:  # a^H of steps m0 + nb .. + W - 1 (the block after) to the end
-                W = pops[k].W  # noqa: N806
-                qa[k][rows:rows + W] = qa[k][:W].copy()
-                qoff[pos[k]] = m0
+            ck = ckpt[k] if full[k] else blk[k]
+            b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
+            state = (ck["v"][b].copy(), ck["G"][b].copy(), ck["until"][b].copy())
             if pops[k].generic:
-                _gp_replay_block(prob, k, m0, m1, ckpt[k], arr[k], fwd["Hs"][k], buf[k],
-                                 gen, srow[k], vprow[k], sk, sp,
-                                 qa[k] if k in gsoe else qscr[k], m0 if k in gsoe else N)
+                _gp_replay_block(prob, k, m0, m1, state, arr[k],
+                                 Hseg[k] if k in Hseg else fwd["Hs"][k], int(hoff[pos[k]]),
+                                 buf[k], gen, srow[k], vprow[k], sk, sp, qscr[k], N)
             else:
-                ck = ckpt[k] if full[k] else blk[k]
-                b = m0 // nb if full[k] else (m0 - seg_now * seg) // nb
-                _replay_block(prob, fwd, k, m0, m1, (ck["v"][b].copy(), ck["G"][b].copy(),
-                                                     ck["until"][b].copy()), arr[k],
-                              qa[k] if fr[k] else zero2, int(qoff[pos[k]]), buf[k], srow[k],
-                              vprow[k], sk, sp, decay[k])
+                _replay_block(prob, fwd, k, m0, m1, state, arr[k], qa[k] if fr[k] else zero2,
+                              int(qoff[pos[k]]), buf[k], srow[k], vprow[k], sk, sp, decay[k])
             if full[k]:  # a^q's lags beyond the block (their order term to alpha's)
                 g_pop[pos[k], 2] += far_sums[k].adjoint(qa[k], m0, far_out[k])
         if ks is not None:

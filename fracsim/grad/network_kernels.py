@@ -406,7 +406,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                    tau, kap, inv_den, decay, g_tau, a_d, a_q, b_q, fc, zero, g_pop,
                    g_dst, g_src, g_srcpop, g_target, g_delay, g_wi, g_ptr, g_post, g_w,
                    g_widx, act_ptr, act_idx, spk, g_wout, pops, in_pass, batched, g_blk,
-                   gpi, gpf, zb, Hs, th, gints, gval, ggrd, a_z, a_out, gth):
+                   gpi, gpf, zb, Hs, hoff, th, gints, gval, ggrd, a_z, a_out, gth):
     """The adjoint of steps ``m1-1 .. m0`` of the populations ``pops`` (in that order;
     the lists are indexed by the populations that need an adjoint, in creation order;
     ``g_pop`` collects ``(dL/dh^a, dL/dc_0, history term)`` per population) and of the
@@ -421,7 +421,8 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
     spike adjoint ring of a population (``a_s_ring``, indexed by step modulo its depth)
     holds a block's steps and the delays beyond.  A population of another model
     (``gpi[d, 7]``, as :func:`_forward_block`) steps back by :func:`_gp_step_backward`
-    from its replayed states ``zb[d]`` (``a_v[d]`` is row 0 of its state adjoint
+    from its replayed states ``zb[d]`` and histories ``Hs[d]`` (step ``n`` in row
+    ``n - hoff[d]``; ``a_v[d]`` is row 0 of its state adjoint
     ``a_z[d]``; parameter gradients into ``gth[d]``)."""
     depth = a_s_ring[0].shape[0]
     for n in range(m1 - 1, m0 - 1, -1):
@@ -464,7 +465,7 @@ def _backward_pass(m0, m1, N, relaxed, theta, sk, sp, dt,  # noqa: N803
                 gvrow = zero[d]
             if gpi[d, 7]:
                 gh = gc = 0.0
-                hrow = Hs[d][n] if frac[d] else zero[d]
+                hrow = Hs[d][n - hoff[d]] if frac[d] else zero[d]
                 gq = _gp_step_backward(
                     zb[d][r], dd[d][r], hrow, a_z[d], a_s, gvrow,
                     frow, q2, n, qoff[d], end, coef[d], dcoef[d], th[d], gpi[d, 0], gints[d],
@@ -680,25 +681,60 @@ def _gp_step(z, d, H, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, 
 
 @njit(cache=True)
 def _gp_replay(m0, m1, z, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,  # noqa: N803
-               Hs, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha, dha,
-               c0, dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, q, qo, ref,
+               Hs, ho, th, code, ints, nz, P, frac, l1, newton, reset, hard, sk, sp, dt, ha,
+               dha, c0, dc0, alpha_slot, thr_slot, val, grd, zb, dd, srow, vprow, q, qo, ref,
                held_out):
     """Steps ``m0 .. m1-1`` of a generic population again from its checkpoint ``z``, ``G``,
     ``until`` (updated in place), with the block's arrivals and the stored histories
-    ``Hs[n]``: writes the state after the arrivals ``zb[r]`` (``(nz, n)``), the drive
-    ``dd[r]``, the held flags ``held_out[r]`` and
-    (fractional) the increment ``q_n`` into row ``n - qo`` of ``q`` (``qo >= m1``: into
-    row 0 of a scratch ``q``, the increments not kept)."""
+    (``H_n`` in row ``n - ho`` of ``Hs``): writes the state after the arrivals ``zb[r]``
+    (``(nz, n)``), the drive ``dd[r]``, the held flags ``held_out[r]`` and (fractional)
+    the increment ``q_n`` into row ``n - qo`` of ``q`` (``qo >= m1``: into row 0 of a
+    scratch ``q``, the increments not kept)."""
     timed = itime.shape[1] > 0
     for n in range(m0, m1):
         r = n - m0
         _arrive(z[0], G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, dd[r])
         zb[r] = z
-        hrow = Hs[n] if frac else dd[r]
+        hrow = Hs[n - ho] if frac else dd[r]
         _gp_step(z, dd[r], hrow, th, code, ints, nz, P, frac, l1, newton,
                  reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd,
                  q, max(n - qo, 0), srow, vprow, n, until, ref, held_out[r])
+
+
+@njit(cache=True)
+def _gp_soe_reforward(m0, m1, z, G, until, chan_decay, arr_delta, arr_chan, iconst, icol,  # noqa: N803
+                      itime, Hs, ho, q, qo, U, beta, lam, mu, W, coef, th, code, ints, nz, P,
+                      l1, newton, reset, hard, sk, sp, dt, ha, dha, c0, dc0, alpha_slot,
+                      thr_slot, val, grd, ref, d_row, s_row, vp_row):  # noqa: N803
+    """Steps ``m0 .. m1-1`` of a generic SOE population again from its state at step
+    ``m0`` (``z``, ``G``, ``until``, tail states ``U``, the window of increments in rows
+    ``m0 - W - qo ..`` of ``q``; all updated in place), as :func:`_forward_block` (same
+    operations, same bits): writes ``H_n`` into row ``n - ho`` of ``Hs`` and ``q_n`` into
+    row ``n - qo`` of ``q``, as :func:`_soe_reforward` for LIF."""
+    timed = itime.shape[1] > 0
+    K = U.shape[0]  # noqa: N806
+    no_flags = np.zeros(0, dtype=np.bool_)
+    for n in range(m0, m1):
+        r = n - m0
+        _arrive(z[0], G, arr_delta[r], arr_chan[r])
+        _drive(G, chan_decay, iconst, icol, itime, r, timed, d_row)
+        hk = Hs[n - ho]
+        for i in range(z.shape[1]):
+            acc = 0.0
+            for j in range(K):
+                acc += beta[j] * U[j, i]
+            hk[i] = acc
+        _gp_history(True, hk, coef, q, n - qo, min(n, W), hk)
+        _gp_step(z, d_row, hk, th, code, ints, nz, P, True, l1, newton, reset, hard, sk, sp,
+                 dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd, q, n - qo, s_row,
+                 vp_row, n, until, ref, no_flags)
+        if n >= W:
+            for j in range(K):
+                lj = lam[j]
+                mj = mu[j]
+                for i in range(z.shape[1]):
+                    U[j, i] = U[j, i] * lj + mj * q[n - W - qo, i]
 
 
 @njit(cache=True)
@@ -707,12 +743,12 @@ def _gp_step_backward(zn, d, Hrow, a_z, a_s, gv, far_c, qa, n, qo, m1, coef, dco
                       c0, dc0, alpha_slot, thr_slot, val, grd, a_out, gth, a_d, a_q, b_q,
                       held):
     """Adjoint of one step of a generic population from its replayed state ``zn`` (after
-    the arrivals), drive ``d``, history ``Hrow`` and held flags: the step's Jacobian ``J`` (dual
-    numbers) transposed onto ``(a^z_{n+1}, a^q_n, a^s_n)``: ``a_z`` (in: of ``z_{n+1}``;
-    out: of ``z_n^+``, with the loss's ``gv`` on ``v``), ``gth += dL/dtheta`` (every
-    parameter slot; ``alpha``'s through ``h^a`` and ``c_0``), ``a_d`` the drive's adjoint;
-    fractional: ``a^q_n`` and ``b_n`` as :func:`_step_backward`, ``a^H_n`` written over
-    ``q_n``; returns ``<q_n, b_n>``."""
+    the arrivals), drive ``d``, history ``Hrow`` and held flags ``held``: the step's
+    Jacobian ``J`` (dual numbers) transposed onto ``(a^z_{n+1}, a^q_n, a^s_n)``: ``a_z``
+    (in: of ``z_{n+1}``; out: of ``z_n^+``, with the loss's ``gv`` on ``v``), ``gth +=
+    dL/dtheta`` (every parameter slot; ``alpha``'s through ``h^a`` and ``c_0``), ``a_d``
+    the drive's adjoint; fractional: ``a^q_n`` and ``b_n`` as :func:`_step_backward`,
+    ``a^H_n`` written over ``q_n``; returns ``<q_n, b_n>``."""
     nl = nz + P + 2
     out = nl
     n_out = nz + 3
