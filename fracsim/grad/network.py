@@ -194,8 +194,9 @@ class _Pop:
     spec: Spec | None = None
     model: object = None
     #: Poisson input events (CSR by step): ``(ptr (N + 1,), neuron, ring row (0 delta,
-    #: 1 + channel), value)`` (set by :func:`build`)
-    pois: tuple = ()
+    #: 1 + channel), value)``; ``ptr`` of length 1: none
+    pois: tuple = dataclasses.field(default_factory=lambda: (
+        np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)))
     th: np.ndarray | None = None  # (P, n) parameters in the spec's slots
     z0: np.ndarray | None = None  # (nz, n) initial state
 
@@ -415,9 +416,6 @@ def _poisson_inputs(net, prob: Problem, index: dict, chans: list) -> None:
     """The Poisson events ``net.run`` would draw (the engine's stream from the network's
     seed, :func:`.network_kernels._poisson_events`) as each target population's ``pois``:
     inputs that no parameter moves, delivered like arrivals at the start of their step."""
-    for p in prob.pops:
-        p.pois = (np.zeros(prob.N + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                  np.zeros(0, dtype=np.int64), np.zeros(0))
     if not net.poisson_inputs:
         return
     inps = net.poisson_inputs
@@ -775,6 +773,8 @@ def _block_arrivals(prob: Problem, fwd: dict, dep: list[bool], m0: int, m1: int,
                      else ch[t - m0, pr.target])
     for k, (dl, ch) in arr.items():
         ptr, idx, row, val = pops[k].pois
+        if ptr.shape[0] == 1:
+            continue
         lo, hi = ptr[m0], ptr[m1]
         if hi > lo:  # the block's Poisson events, in the forward pass' order
             steps = np.repeat(np.arange(m1 - m0), np.diff(ptr[m0:m1 + 1]))

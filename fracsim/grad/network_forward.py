@@ -93,7 +93,7 @@ def tangents(prob: Problem, dirs: Mapping) -> tuple[dict, dict]:
         slot = n % depth
         for k, p in enumerate(pops):
             ptr, idx, row, val = p.pois  # Poisson events: inputs with no tangent
-            for e in range(ptr[n], ptr[n + 1]):
+            for e in range(ptr[n], ptr[n + 1]) if ptr.shape[0] > 1 else ():
                 ring[k][row[e] - 1][slot][idx[e]] += val[e]
             v[k] += ring[k][-1][slot]
             dv[k] += dring[k][-1][slot]

@@ -60,7 +60,10 @@ def _poisson_events(lam, N, rng, fill, ptr, src, cnt):  # noqa: N803
 @njit(inline="always", cache=True)
 def _poisson_arrive(n, p_ptr, p_idx, p_row, p_val, ring, slot):
     """Population's Poisson events of step ``n`` into its arrival ring (row ``p_row``: 0
-    delta, ``1 + c`` channel ``c``) at ``slot``, after the step's spikes."""
+    delta, ``1 + c`` channel ``c``) at ``slot``, after the step's spikes (``p_ptr`` of
+    length 1: no Poisson input)."""
+    if p_ptr.shape[0] == 1:
+        return
     for e in range(p_ptr[n], p_ptr[n + 1]):
         ring[p_row[e], slot, p_idx[e]] += p_val[e]
 
