@@ -201,6 +201,27 @@ def _arrive(v, G, delta, chan):  # noqa: N803
             G[c, i] += chan[c, i]
 
 
+@njit(inline="always", cache=True)
+def _soe_tail(U, beta, out):  # noqa: N803
+    """The exponential tail of the history, ``out = beta . U`` per neuron."""
+    for i in range(out.shape[0]):
+        acc = 0.0
+        for j in range(U.shape[0]):
+            acc += beta[j] * U[j, i]
+        out[i] = acc
+
+
+@njit(inline="always", cache=True)
+def _soe_advance(U, lam, mu, q, row):  # noqa: N803
+    """The tail states after a step, ``U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}`` (the
+    increment leaving the exact window: row ``row`` of ``q``)."""
+    for j in range(U.shape[0]):
+        lj = lam[j]
+        mj = mu[j]
+        for i in range(U.shape[1]):
+            U[j, i] = U[j, i] * lj + mj * q[row, i]
+
+
 @njit(cache=True)
 def _replay(frac, m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst, icol, itime,
             q, qo, ev_ptr, ev_idx, ev_s, ev_vp, tau, v_rest, v_th, v_reset, decay, relaxed, sk, sp,
@@ -263,27 +284,17 @@ def _soe_reforward(m0, m1, v, G, until, chan_decay, arr_delta, arr_chan, iconst,
     :func:`_forward_block` (same operations, same bits), writing ``q_n`` into row
     ``n - qo``.  The adjoint regenerates a segment's increments so (O(K) per step) instead
     of keeping every step's."""
-    size = v.shape[0]
     timed = itime.shape[1] > 0
-    K = U.shape[0]  # noqa: N806
     for n in range(m0, m1):
         r = n - m0
         _arrive(v, G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, d_row)
-        for i in range(size):
-            acc = 0.0
-            for j in range(K):
-                acc += beta[j] * U[j, i]
-            h_row[i] = acc
+        _soe_tail(U, beta, h_row)
         _step_forward(True, v, d_row, h_row, coef, q, n, n - qo, min(n, W), ha, theta, tau,
                       v_rest, v_th, v_reset, decay, relaxed, sk, sp, s_row, h_row, until, ref,
                       reset, vp_row)
         if n >= W:
-            for j in range(K):
-                lj = lam[j]
-                mj = mu[j]
-                for i in range(size):
-                    U[j, i] = U[j, i] * lj + mj * q[n - W - qo, i]
+            _soe_advance(U, lam, mu, q, n - W - qo)
 
 
 @njit(cache=True)
@@ -577,13 +588,7 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
             hk = h_row[k]
             if frac[k] and soe[k]:  # exact window of W lags + the exponential tail beta . U
                 b = min(n, W[k])
-                Uk = U[k]  # noqa: N806
-                bk = beta[k]
-                for i in range(vk.shape[0]):
-                    acc = 0.0
-                    for j in range(Uk.shape[0]):
-                        acc += bk[j] * Uk[j, i]
-                    hk[i] = acc
+                _soe_tail(U[k], beta[k], hk)
                 frow = hk
             elif frac[k]:
                 b = n % nb
@@ -604,14 +609,8 @@ def _forward_block(m0, m1, nb, depth, relaxed, theta, sk, sp, frac, soe, W, ha, 
                 _step_forward(frac[k], vk, dk, frow, coef[k], q[k], n, n - qoff[k], b, ha[k],
                               theta, tau[k], v_rest[k], v_th[k], v_reset[k], decay[k], relaxed,
                               sk, sp, s_row[k], hk, until[k], ref[k], reset[k], vp_row[k])
-            if frac[k] and soe[k] and n >= W[k]:  # U_j <- lam_j U_j + lam_j^(W+1) q_{n-W}
-                Uk = U[k]  # noqa: N806
-                qk = q[k]
-                for j in range(Uk.shape[0]):
-                    lj = lam[k][j]
-                    mj = mu[k][j]
-                    for i in range(vk.shape[0]):
-                        Uk[j, i] = Uk[j, i] * lj + mj * qk[n - W[k] - qoff[k], i]
+            if frac[k] and soe[k] and n >= W[k]:
+                _soe_advance(U[k], lam[k], mu[k], q[k], n - W[k] - qoff[k])
             sk_row = s_row[k]
             if rec_s_on[k]:
                 rec_s[k][n] = sk_row
@@ -716,28 +715,19 @@ def _gp_soe_reforward(m0, m1, z, G, until, chan_decay, arr_delta, arr_chan, icon
     operations, same bits): writes ``H_n`` into row ``n - ho`` of ``Hs`` and ``q_n`` into
     row ``n - qo`` of ``q``, as :func:`_soe_reforward` for LIF."""
     timed = itime.shape[1] > 0
-    K = U.shape[0]  # noqa: N806
     no_flags = np.zeros(0, dtype=np.bool_)
     for n in range(m0, m1):
         r = n - m0
         _arrive(z[0], G, arr_delta[r], arr_chan[r])
         _drive(G, chan_decay, iconst, icol, itime, r, timed, d_row)
         hk = Hs[n - ho]
-        for i in range(z.shape[1]):
-            acc = 0.0
-            for j in range(K):
-                acc += beta[j] * U[j, i]
-            hk[i] = acc
+        _soe_tail(U, beta, hk)
         _gp_history(True, hk, coef, q, n - qo, min(n, W), hk)
         _gp_step(z, d_row, hk, th, code, ints, nz, P, True, l1, newton, reset, hard, sk, sp,
                  dt, ha, dha, c0, dc0, alpha_slot, thr_slot, val, grd, q, n - qo, s_row,
                  vp_row, n, until, ref, no_flags)
         if n >= W:
-            for j in range(K):
-                lj = lam[j]
-                mj = mu[j]
-                for i in range(z.shape[1]):
-                    U[j, i] = U[j, i] * lj + mj * q[n - W - qo, i]
+            _soe_advance(U, lam, mu, q, n - W - qo)
 
 
 @njit(cache=True)
